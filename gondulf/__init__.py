@@ -1,0 +1,3 @@
+"""Gondulf: a self-hosted IndieAuth server."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,123 @@
+"""Email: the sign-in code message and sending it over SMTP without blocking.
+
+STARTTLS (587), implicit TLS (465) or plain SMTP for a local relay, with an
+optional login. In development mode with no SMTP host, messages go to the
+log instead of a server.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+import aiosmtplib
+
+from gondulf.config import SmtpSettings
+from gondulf.errors import GondulfError
+from gondulf.templating import render
+
+log = logging.getLogger("gondulf.email")
+
+
+class EmailError(GondulfError):
+    """The message could not be handed to the SMTP server."""
+
+
+@dataclass(frozen=True)
+class SendResult:
+    recipient: str
+    response: str  # the server's final answer, or where the message went
+    logged_only: bool = False
+
+
+def build_message(
+    sender: str, recipient: str, subject: str, text: str, html: str | None = None
+) -> EmailMessage:
+    """A complete message; EmailMessage itself refuses CR/LF in headers."""
+    message = EmailMessage()
+    try:
+        message["From"] = sender
+        message["To"] = recipient
+        message["Subject"] = subject
+    except ValueError as exc:
+        raise EmailError(f"cannot build the email: {exc}") from exc
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip(">") or None)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(text)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
+    return message
+
+
+def code_message(
+    *, sender: str, recipient: str, code: str, me: str, issuer: str, minutes: int,
+    client: str | None = None,
+) -> EmailMessage:
+    context = {"code": code, "me": me, "client": client, "minutes": minutes, "issuer": issuer}
+    return build_message(
+        sender,
+        recipient,
+        f"Your sign-in code: {code}",
+        render("email/code.txt", **context),
+        render("email/code.html", **context),
+    )
+
+
+def smtp_test_message(*, sender: str, recipient: str, issuer: str, smtp_host: str) -> EmailMessage:
+    return build_message(
+        sender, recipient, "Gondulf test message",
+        render("email/test.txt", issuer=issuer, smtp_host=smtp_host or "the log"),
+    )
+
+
+class EmailSender:
+    def __init__(
+        self, smtp: SmtpSettings, *, debug: bool, tls_context: ssl.SSLContext | None = None
+    ) -> None:
+        self.smtp = smtp
+        self.log_only = debug and not smtp.host
+        self._tls_context = tls_context
+
+    async def send(self, message: EmailMessage) -> SendResult:
+        recipient = str(message["To"])
+        if self.log_only:
+            log.warning("development mode, no SMTP host: email not sent, written here:\n%s",
+                        message.as_string())
+            return SendResult(recipient, "written to the log (development mode)", True)
+        smtp = self.smtp
+        try:
+            _, response = await aiosmtplib.send(
+                message,
+                hostname=smtp.host,
+                port=smtp.port,
+                username=smtp.username or None,
+                password=smtp.password or None,
+                use_tls=smtp.implicit_tls,
+                start_tls=smtp.starttls,
+                timeout=smtp.timeout,
+                tls_context=self._tls_context,
+            )
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            raise EmailError(f"the SMTP server refused the login for {smtp.username!r}: "
+                             f"{exc.code} {exc.message}") from exc
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            raise EmailError(f"the SMTP server refused the recipient {recipient}: "
+                             + "; ".join(f"{e.code} {e.message}" for e in exc.recipients)) from exc
+        except aiosmtplib.SMTPTimeoutError as exc:
+            raise EmailError(f"the SMTP server {smtp.host}:{smtp.port} did not answer within "
+                             f"{smtp.timeout:g} s") from exc
+        except aiosmtplib.SMTPConnectError as exc:
+            raise EmailError(f"cannot connect to the SMTP server {smtp.host}:{smtp.port}: "
+                             f"{exc.message}") from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            raise EmailError(f"the SMTP server {smtp.host}:{smtp.port} answered {exc.code} "
+                             f"{exc.message}") from exc
+        except (aiosmtplib.SMTPException, OSError, ssl.SSLError) as exc:
+            raise EmailError(f"sending through {smtp.host}:{smtp.port} failed: {exc}") from exc
+        log.info("email sent to %s through %s:%s", recipient, smtp.host, smtp.port)
+        return SendResult(recipient, response)

@@ -1,0 +1,125 @@
+"""The SQLite database every component shares.
+
+One aiosqlite connection per process, in autocommit mode: a single statement
+is atomic by itself, and `transaction()` wraps several in `BEGIN IMMEDIATE`.
+All use of the connection is serialised by one lock, so two interleaved
+coroutines can never share (or roll back) each other's transaction.
+WAL lets several server processes and the CLI use the same file at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from gondulf.errors import DatabaseError
+
+BUSY_TIMEOUT_MS = 5000
+Row = sqlite3.Row
+Params = Sequence[Any] | dict[str, Any]
+
+
+class Database:
+    def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
+        self._connection = connection
+        self._lock = asyncio.Lock()
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path) -> Database:
+        """Open (creating the file and its folder) with WAL, busy timeout and foreign keys."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            connection = await aiosqlite.connect(path, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise DatabaseError(f"cannot open the database {path}: {exc}") from exc
+        connection.row_factory = sqlite3.Row
+        try:
+            await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await connection.execute("PRAGMA journal_mode = WAL")
+            await connection.execute("PRAGMA foreign_keys = ON")
+            await connection.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.Error as exc:
+            await connection.close()
+            raise DatabaseError(f"cannot use the database {path}: {exc}") from exc
+        return cls(connection, path)
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._connection.close()
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; returns the number of rows it changed."""
+        async with self._lock:
+            cursor = await self._connection.execute(sql, params)
+            count = cursor.rowcount
+            await cursor.close()
+            return count
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        async with self._lock:
+            cursor = await self._connection.execute(sql, params)
+            row = await cursor.fetchone()
+            await cursor.close()
+            return row
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        async with self._lock:
+            cursor = await self._connection.execute(sql, params)
+            rows = await cursor.fetchall()
+            await cursor.close()
+            return list(rows)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """`BEGIN IMMEDIATE` … `COMMIT`, rolled back whole on any exception."""
+        async with self._lock:
+            await self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield Transaction(self._connection)
+            except BaseException:
+                await self._connection.execute("ROLLBACK")
+                raise
+            await self._connection.execute("COMMIT")
+
+    async def ping(self) -> None:
+        """Raise DatabaseError unless the database answers and holds the schema."""
+        try:
+            await self.fetchone("SELECT count(*) FROM schema_migrations")
+        except (sqlite3.Error, ValueError) as exc:
+            raise DatabaseError(f"database unusable: {exc}") from exc
+
+
+class Transaction:
+    """Statements run inside `Database.transaction()`."""
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._connection = connection
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        cursor = await self._connection.execute(sql, params)
+        count = cursor.rowcount
+        await cursor.close()
+        return count
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        cursor = await self._connection.execute(sql, params)
+        row = await cursor.fetchone()
+        await cursor.close()
+        return row
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        cursor = await self._connection.execute(sql, params)
+        rows = await cursor.fetchall()
+        await cursor.close()
+        return list(rows)
+
+    async def run_script(self, statements: Iterable[str]) -> None:
+        for statement in statements:
+            await self._connection.execute(statement)

@@ -1,0 +1,1 @@
+"""The aiohttp server: application factory, middleware and thin handlers."""

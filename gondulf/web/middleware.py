@@ -1,0 +1,62 @@
+"""Error rendering and the headers every response carries."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from gondulf.web.keys import SETTINGS
+from gondulf.web.responses import error_response
+
+log = logging.getLogger("gondulf.web")
+
+TITLES = {
+    400: "Bad request",
+    403: "Forbidden",
+    404: "Page not found",
+    405: "Method not allowed",
+    413: "Request too large",
+}
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every HTTP error and unexpected exception into a rendered answer."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        detail = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else (
+            "There is no page at this address." if exc.status == 404 else exc.reason
+        )
+        response = error_response(request, exc.status, TITLES.get(exc.status, exc.reason), detail)
+        for name in ("Allow", "WWW-Authenticate"):
+            if name in exc.headers:
+                response.headers[name] = exc.headers[name]
+        return response
+    except Exception:
+        log.exception("unexpected error in %s %s", request.method, request.path)
+        return error_response(request, 500, "Something went wrong",
+                              "The server failed to answer this request. It has been logged.")
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    headers = response.headers
+    headers["Server"] = "Gondulf"
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'none'; style-src 'self'; img-src 'self' https: data:; "
+        "frame-ancestors 'none'; base-uri 'none'",
+    )
+    settings = request.app[SETTINGS]
+    if not settings.debug:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if response.content_type == "text/html":
+        metadata = f"{settings.issuer}.well-known/oauth-authorization-server"
+        headers.setdefault("Link", f'<{metadata}>; rel="indieauth-metadata"')

@@ -169,6 +169,21 @@ def read_environment(
     return merged
 
 
+def setting_sources(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+) -> dict[str, str]:
+    """Where each variable's value comes from: `environment`, `.env` or `default`."""
+    from_file = set()
+    if env_file is not None and env_file.is_file():
+        from_file = {k for k, v in dotenv_values(env_file).items() if v is not None}
+    source = os.environ if environ is None else environ
+    return {
+        spec.name: "environment" if spec.name in source
+        else ".env" if spec.name in from_file else "default"
+        for spec in SETTING_SPECS
+    }
+
+
 T = TypeVar("T")
 
 

@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlsplit
 
 import mf2py
 
+from gondulf.services.email import parse_address
 from gondulf.services.fetch import FetchResult, Fetcher
 
 ENDPOINT_RELS = ("indieauth-metadata", "authorization_endpoint", "token_endpoint")
@@ -42,13 +43,7 @@ def mailto_address(href: str) -> str | None:
     """`mailto:Jane@Example.com?subject=x` → `Jane@example.com`; None when not one address."""
     if not href.lower().startswith("mailto:"):
         return None
-    address = unquote(href[len("mailto:"):].split("?")[0]).strip()
-    local, at, domain = address.rpartition("@")
-    if not at or not local or not domain or "," in address or any(c.isspace() for c in address):
-        return None
-    if "\r" in address or "\n" in address or "<" in address or ">" in address:
-        return None
-    return f"{local}@{domain.lower()}"
+    return parse_address(unquote(href[len("mailto:"):].split("?")[0]))
 
 
 def _first_text(values: list[Any]) -> str | None:

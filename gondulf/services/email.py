@@ -34,6 +34,16 @@ class SendResult:
     logged_only: bool = False
 
 
+def parse_address(text: str) -> str | None:
+    """`Jane@Example.COM` → `Jane@example.com`; None unless it is one plain address."""
+    local, at, domain = text.strip().rpartition("@")
+    if not at or not local or not domain or "." not in domain.strip("."):
+        return None
+    if any(c.isspace() or c in '<>,;"()[]\\' or ord(c) < 32 for c in text.strip()):
+        return None
+    return f"{local}@{domain.lower()}"
+
+
 def build_message(
     sender: str, recipient: str, subject: str, text: str, html: str | None = None
 ) -> EmailMessage:

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from gondulf.errors import DatabaseError
 from gondulf.services.dns import VERIFY_VALUE, verification_name
+from gondulf.indieauth.endpoints import EndpointUrls
 from gondulf.web.keys import SERVICES, SETTINGS
 from gondulf.web.responses import NO_STORE, json_response, page
 
@@ -33,7 +34,7 @@ async def home(request: web.Request) -> web.Response:
     return page(
         request,
         "home.html",
-        metadata_url=f"{settings.issuer}.well-known/oauth-authorization-server",
+        metadata_url=EndpointUrls.for_issuer(settings.issuer).metadata,
         record_name=verification_name("example.com"),
         record_value=VERIFY_VALUE,
     )

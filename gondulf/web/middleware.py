@@ -7,6 +7,7 @@ import logging
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from gondulf.indieauth.endpoints import EndpointUrls
 from gondulf.web.keys import SETTINGS
 from gondulf.web.responses import error_response
 
@@ -58,5 +59,5 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
     if not settings.debug:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if response.content_type == "text/html":
-        metadata = f"{settings.issuer}.well-known/oauth-authorization-server"
+        metadata = EndpointUrls.for_issuer(settings.issuer).metadata
         headers.setdefault("Link", f'<{metadata}>; rel="indieauth-metadata"')

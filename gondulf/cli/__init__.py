@@ -1,0 +1,1 @@
+"""The `gondulf` admin command line (Typer + Rich)."""

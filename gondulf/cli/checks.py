@@ -1,0 +1,202 @@
+"""Commands that check and prepare an installation: configuration, database, DNS, email."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from gondulf.cli.output import FAIL, INFO, PASS, console, fail, load, print_json, run
+from gondulf.config import SETTING_SPECS, load_settings, read_environment, setting_sources
+from gondulf.errors import (
+    EXIT_CHECK_FAILED,
+    EXIT_CONFIG,
+    EXIT_SERVICE,
+    EXIT_USAGE,
+    ConfigError,
+    UsageError,
+)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def check_config(json_output: JsonOption = False) -> None:
+    """Show the effective settings (secrets masked) and every problem with them."""
+    sources = setting_sources()
+    raw = read_environment()
+    try:
+        settings = load_settings()
+        values, problems = settings.masked(), []
+    except ConfigError as exc:
+        problems = exc.problems
+        values = {
+            spec.name: ("********" if spec.secret and raw.get(spec.name) else
+                        raw.get(spec.name, spec.default))
+            for spec in SETTING_SPECS
+        }
+    if json_output:
+        print_json({
+            "ok": not problems,
+            "settings": {name: {"value": values[name], "source": sources[name]}
+                         for name in values},
+            "problems": [{"variable": p.variable, "message": p.message} for p in problems],
+        })
+    else:
+        table = Table(title="Gondulf settings", show_lines=False)
+        for column in ("Variable", "Value", "From"):
+            table.add_column(column)
+        for name, value in values.items():
+            table.add_row(name, escape(value) or "[dim](empty)[/dim]", sources[name])
+        console.print(table)
+        for problem in problems:
+            console.print(f"{FAIL} {escape(str(problem))}")
+        if not problems:
+            console.print(f"{PASS} the configuration is valid")
+    if problems:
+        raise typer.Exit(EXIT_CONFIG)
+
+
+def migrate(
+    status: Annotated[bool, typer.Option("--status", help="Only list migrations and "
+                                         "whether each is applied.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Apply pending database migrations (each in its own transaction)."""
+    from gondulf.storage.database import Database
+    from gondulf.storage.migrations import apply_migrations, migration_status
+
+    settings = load()
+
+    async def work() -> tuple[list[str], list[dict[str, object]]]:
+        db = await Database.open(settings.database_path)
+        try:
+            applied = [] if status else await apply_migrations(db)
+            listing = await migration_status(db)
+        finally:
+            await db.close()
+        return (
+            [f"{m.version:04d}_{m.name}" for m in applied],
+            [{"version": m.version, "name": m.name, "applied_at": m.applied_at}
+             for m in listing],
+        )
+
+    applied, listing = run(work())
+    if json_output:
+        print_json({"database": str(settings.database_path), "applied_now": applied,
+                    "migrations": listing})
+        return
+    if status:
+        table = Table(title=f"Migrations of {settings.database_path}")
+        for column in ("Version", "Name", "Applied"):
+            table.add_column(column)
+        for m in listing:
+            table.add_row(f"{m['version']:04d}", str(m["name"]),
+                          _when(m["applied_at"]) if m["applied_at"] else "[yellow]pending[/]")
+        console.print(table)
+    elif applied:
+        console.print(f"Applied {len(applied)} migration(s) to {settings.database_path}: "
+                      + ", ".join(applied))
+    else:
+        console.print(f"{settings.database_path} is up to date.")
+
+
+def _when(timestamp: object) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(int(str(timestamp)), UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def verify_dns(
+    domain: Annotated[str, typer.Argument(help="The domain to check, such as example.com.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Show what _gondulf.DOMAIN holds and whether it proves the domain."""
+    from gondulf.services.dns import DnsService, DomainProof, build_resolver
+    from gondulf.services.inspection import parse_target
+
+    settings = load()
+    try:
+        name, _ = parse_target(domain, debug=True)
+    except UsageError as exc:
+        fail(str(exc), EXIT_USAGE)
+
+    async def work() -> DomainProof:
+        return await DnsService(build_resolver(settings.dns_nameservers)).verify_domain(name)
+
+    proof = run(work())
+    if json_output:
+        print_json({"domain": proof.domain, "record": proof.record_name,
+                    "status": proof.txt.status.value, "values": list(proof.txt.values),
+                    "verified": proof.verified, "fix": None if proof.verified else proof.fix})
+    else:
+        console.print(f"{PASS if proof.verified else FAIL} {escape(proof.txt.describe)}")
+        if proof.verified:
+            console.print(f"{escape(proof.domain)} is proven for Gondulf.")
+        else:
+            console.print(f"To fix: {escape(proof.fix)}")
+    if proof.lookup_failed:
+        raise typer.Exit(EXIT_SERVICE)
+    if not proof.verified:
+        raise typer.Exit(EXIT_CHECK_FAILED)
+
+
+def send_test_email(
+    address: Annotated[str, typer.Argument(help="Where to send the test message.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Send a test message with the configured SMTP settings and show the server's answer."""
+    from gondulf.services.email import EmailSender, SendResult, parse_address, smtp_test_message
+
+    settings = load()
+    recipient = parse_address(address)
+    if recipient is None:
+        fail(f"{address!r} is not an email address (such as jane@example.com)", EXIT_USAGE)
+
+    async def work() -> SendResult:
+        sender = EmailSender(settings.smtp, debug=settings.debug)
+        message = smtp_test_message(sender=settings.smtp.from_address, recipient=recipient,
+                                    issuer=settings.issuer, smtp_host=settings.smtp.host)
+        return await sender.send(message)
+
+    result = run(work())
+    if json_output:
+        print_json({"recipient": result.recipient, "response": result.response,
+                    "logged_only": result.logged_only})
+    else:
+        console.print(f"{PASS} sent to {escape(result.recipient)}; the server answered: "
+                      f"{escape(result.response)}")
+
+
+def inspect_domain(
+    target: Annotated[str, typer.Argument(metavar="DOMAIN_OR_URL",
+                                          help="A domain (example.com) or homepage URL.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Check that a person's domain is ready to sign in here, with the fix for each failure."""
+    from gondulf.services.inspection import Inspection
+    from gondulf.services.inspection import inspect_domain as inspect
+    from gondulf.services.runtime import open_services
+
+    settings = load()
+
+    async def work() -> Inspection:
+        async with open_services(settings, migrate=True) as services:
+            return await inspect(services, target)
+
+    report = run(work())
+    if json_output:
+        print_json({"domain": report.domain, "homepage": report.homepage_url, "ok": report.ok,
+                    "checks": [{"name": c.name, "status": c.status, "detail": c.detail,
+                                "fix": c.fix} for c in report.checks]})
+    else:
+        console.print(f"Inspecting {escape(report.domain)} ({escape(report.homepage_url)})")
+        marks = {"pass": PASS, "fail": FAIL, "info": INFO}
+        for check in report.checks:
+            console.print(f"{marks[check.status]} {escape(check.name)}: {escape(check.detail)}")
+            if check.fix:
+                console.print(f"     fix: {escape(check.fix)}")
+        console.print("Ready to sign in." if report.ok else "Not ready: apply the fixes above.")
+    if not report.ok:
+        raise typer.Exit(EXIT_CHECK_FAILED)

@@ -1,0 +1,63 @@
+"""`gondulf`: run the server and administer it.
+
+Each command builds the same services the server uses (gondulf.services) and
+only formats what they return. Heavy modules are imported inside commands
+so that `gondulf --help` stays quick.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from gondulf import __version__
+from gondulf.cli import checks, serve
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 success; 1 a check found a problem; 2 wrong arguments; "
+    "3 invalid configuration; 4 a service (database, DNS, SMTP, web) failed."
+)
+
+app = typer.Typer(
+    name="gondulf",
+    help="Gondulf, a self-hosted IndieAuth server: people sign in to IndieWeb apps with "
+    "their own domain, proven by a DNS record and a code emailed to them.\n\n"
+    "Settings come from GONDULF_* environment variables and a .env file in the "
+    "working directory.",
+    epilog=EXIT_CODES_HELP,
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"gondulf {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True,
+                     help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Gondulf, a self-hosted IndieAuth server."""
+
+
+app.command("serve", epilog=EXIT_CODES_HELP)(serve.serve)
+app.command("check-config", epilog=EXIT_CODES_HELP)(checks.check_config)
+app.command("migrate", epilog=EXIT_CODES_HELP)(checks.migrate)
+app.command("verify-dns", epilog=EXIT_CODES_HELP)(checks.verify_dns)
+app.command("send-test-email", epilog=EXIT_CODES_HELP)(checks.send_test_email)
+app.command("inspect-domain", epilog=EXIT_CODES_HELP)(checks.inspect_domain)
+
+
+def main() -> None:
+    app(prog_name="gondulf")

@@ -1,0 +1,55 @@
+"""How commands print: Rich for people, plain JSON with --json, one-line errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Coroutine
+from typing import Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from gondulf.config import Settings, load_settings
+from gondulf.errors import EXIT_CONFIG, ConfigError, GondulfError
+
+T = TypeVar("T")
+
+console = Console(highlight=False, soft_wrap=True)
+error_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+PASS = "[green]PASS[/green]"
+FAIL = "[red]FAIL[/red]"
+INFO = "[blue]INFO[/blue]"
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """A one-line reason on stderr and the exit code; never a traceback."""
+    error_console.print(f"gondulf: error: {escape(message)}")
+    raise typer.Exit(code)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a command's async work, turning expected failures into exit codes."""
+    try:
+        return asyncio.run(coroutine)
+    except ConfigError as exc:
+        fail(f"{exc} (run `gondulf check-config`)", EXIT_CONFIG)
+    except GondulfError as exc:
+        fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+
+
+def load() -> Settings:
+    """The settings from the environment and `.env`, or a one-line failure."""
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        fail(f"{exc} (run `gondulf check-config`)", EXIT_CONFIG)

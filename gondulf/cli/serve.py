@@ -1,0 +1,65 @@
+"""`gondulf serve`: run the server until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from gondulf.cli.output import fail
+from gondulf.errors import EXIT_CONFIG, EXIT_SERVICE, ConfigError, GondulfError
+
+log = logging.getLogger("gondulf")
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on "
+                                             "[default: GONDULF_HOST or 127.0.0.1].")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port to listen on "
+                                             "[default: GONDULF_PORT or 8000].")] = None,
+    dev: Annotated[bool, typer.Option("--dev", help="Development mode with no configuration: "
+                                      "a generated secret kept in the data folder, SQLite "
+                                      "under ./data, http on loopback, emails written to "
+                                      "the log. Never in production.")] = False,
+) -> None:
+    """Run the IndieAuth server (applies pending migrations first)."""
+    from aiohttp import web
+
+    from gondulf.config import load_settings
+    from gondulf.logs import configure_logging
+    from gondulf.web.access_log import AccessLogger
+    from gondulf.web.app import create_app
+
+    overrides = {}
+    if host is not None:
+        overrides["GONDULF_HOST"] = host
+    if port is not None:
+        overrides["GONDULF_PORT"] = str(port)
+    try:
+        settings = load_settings(dev=dev, overrides=overrides)
+    except ConfigError as exc:
+        fail(f"{exc} (run `gondulf check-config`)", EXIT_CONFIG)
+
+    configure_logging(settings.log_level, settings.log_format)
+    if settings.debug:
+        log.warning("development mode: http, loopback fetches and logged emails are allowed; "
+                    "never run it like this in production")
+    log.info("Gondulf serving on http://%s:%s/ as issuer %s (database %s)",
+             settings.host, settings.port, settings.issuer, settings.database_path)
+    try:
+        web.run_app(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            access_log_class=AccessLogger,
+            print=None,
+            shutdown_timeout=10,
+            handle_signals=True,
+        )
+    except GondulfError as exc:
+        fail(str(exc), exc.exit_code)
+    except OSError as exc:
+        fail(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}",
+             EXIT_SERVICE)
+    log.info("Gondulf stopped")

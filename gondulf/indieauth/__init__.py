@@ -1,0 +1,1 @@
+"""The IndieAuth protocol rules, free of aiohttp and the database."""

@@ -1,0 +1,128 @@
+"""`gondulf inspect-domain`: is a person's domain set up to sign in here?
+
+Every line is a check with its result and, when it fails, the exact record
+or tag to add.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from gondulf.errors import UsageError
+from gondulf.indieauth.endpoints import EndpointUrls
+from gondulf.services.discovery import Homepage, discover_homepage, same_host
+from gondulf.services.dns import DomainProof
+from gondulf.services.fetch import FetchError
+from gondulf.services.runtime import Services
+
+PASS, FAIL, INFO = "pass", "fail", "info"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str  # pass, fail or info (info lines never fail the inspection)
+    detail: str
+    fix: str | None = None
+
+
+@dataclass(frozen=True)
+class Inspection:
+    domain: str
+    homepage_url: str
+    checks: tuple[Check, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(check.status != FAIL for check in self.checks)
+
+
+def parse_target(target: str, *, debug: bool) -> tuple[str, str]:
+    """`example.com` or `https://example.com/path` → (domain, homepage URL)."""
+    text = target.strip()
+    if "://" not in text:
+        text = f"https://{text}/"
+    parts = urlsplit(text)
+    host = (parts.hostname or "").lower().rstrip(".")
+    allowed = ("http", "https") if debug else ("https",)
+    if parts.scheme not in allowed or not host or "." not in host and host != "localhost":
+        raise UsageError(f"{target!r} is not a domain or {' or '.join(allowed)} URL "
+                         "(such as example.com or https://example.com/)")
+    if any(c.isspace() for c in host) or parts.username or parts.password:
+        raise UsageError(f"{target!r} is not a domain name")
+    return host, text if parts.path else text + "/"
+
+
+def _dns_check(proof: DomainProof) -> Check:
+    if proof.verified:
+        return Check("DNS TXT record", PASS, proof.txt.describe)
+    return Check("DNS TXT record", FAIL, proof.txt.describe, proof.fix)
+
+
+def _endpoint_checks(homepage: Homepage, issuer: str) -> list[Check]:
+    checks = []
+    for rel, url in EndpointUrls.for_issuer(issuer).homepage_links().items():
+        found = homepage.endpoint(rel)
+        label = f"rel={rel}" + ("" if rel == "indieauth-metadata" else " (older clients)")
+        if found == url:
+            checks.append(Check(label, PASS, f"points at this server: {url}"))
+        else:
+            detail = f"points elsewhere: {found}" if found else "not found on the homepage"
+            checks.append(Check(label, FAIL, detail, f'add <link rel="{rel}" href="{url}">'))
+    return checks
+
+
+def _homepage_checks(homepage: Homepage | FetchError, url: str, domain: str, issuer: str
+                     ) -> list[Check]:
+    if isinstance(homepage, FetchError):
+        return [Check("homepage", FAIL, f"{url} could not be fetched: {homepage}",
+                      f"make {url} answer 200 with an HTML page over https")]
+    checks = [Check("homepage", PASS, f"{homepage.url} answered")]
+    if not same_host(homepage.url, url):
+        checks[0] = Check("homepage", FAIL, f"{url} redirects to another domain: {homepage.url}",
+                          f"serve the homepage on {domain} itself")
+    if homepage.emails:
+        checks.append(Check("rel=me email", PASS, "sign-in codes go to " +
+                            ", ".join(homepage.emails)))
+    else:
+        checks.append(Check("rel=me email", FAIL, "no rel=\"me\" mailto: link found",
+                            f'add <link rel="me" href="mailto:you@{domain}">'))
+    return checks + _endpoint_checks(homepage, issuer)
+
+
+async def _database_check(services: Services, domain: str) -> Check:
+    record = await services.domains.get(domain)
+    if record is None:
+        return Check("database", INFO, "no sign-in has checked this domain yet")
+
+    def when(ts: int | None) -> str:
+        return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC") if ts else "never"
+
+    fresh = record.verified_recently(time.time())
+    return Check("database", INFO,
+                 f"DNS last checked {when(record.last_checked_at)} ({record.last_check_result}); "
+                 f"last verified {when(record.last_verified_at)}"
+                 + ("; remembered as verified" if fresh else ""))
+
+
+async def inspect_domain(services: Services, target: str) -> Inspection:
+    settings = services.settings
+    domain, url = parse_target(target, debug=settings.debug)
+
+    async def fetch_homepage() -> Homepage | FetchError:
+        try:
+            return await discover_homepage(services.fetcher, url)
+        except FetchError as exc:
+            return exc
+
+    proof, homepage = await asyncio.gather(
+        services.dns.verify_domain(domain), fetch_homepage()
+    )
+    checks = [_dns_check(proof)]
+    checks += _homepage_checks(homepage, url, domain, settings.issuer)
+    checks.append(await _database_check(services, domain))
+    return Inspection(domain, url, tuple(checks))

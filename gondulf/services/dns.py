@@ -79,7 +79,9 @@ def verification_name(domain: str) -> str:
 
 
 def build_resolver(
-    nameservers: tuple[Nameserver, ...], lifetime: float = LIFETIME
+    nameservers: tuple[Nameserver, ...],
+    lifetime: float = LIFETIME,
+    resolv_conf: str = "/etc/resolv.conf",
 ) -> dns.asyncresolver.Resolver:
     """The resolver for `GONDULF_DNS_NAMESERVERS`; empty means the system's, else public ones."""
     if nameservers:
@@ -89,7 +91,7 @@ def build_resolver(
         ]
     else:
         try:
-            resolver = dns.asyncresolver.Resolver()
+            resolver = dns.asyncresolver.Resolver(filename=resolv_conf)
         except dns.resolver.NoResolverConfiguration:
             resolver = dns.asyncresolver.Resolver(configure=False)
         if not resolver.nameservers:

@@ -93,14 +93,11 @@ class SmtpSettings:
     from_address: str
     use_tls: bool
     timeout: float
-
-    @property
-    def implicit_tls(self) -> bool:
-        return self.use_tls and self.port == 465
+    implicit_tls: bool = False  # TLS from the first byte; the settings set it for port 465
 
     @property
     def starttls(self) -> bool:
-        return self.use_tls and self.port != 465
+        return self.use_tls and not self.implicit_tls
 
 
 @dataclass(frozen=True)
@@ -411,14 +408,17 @@ def load_settings(
     if "\n" in from_address or "\r" in from_address or "@" not in from_address:
         read.problem("GONDULF_SMTP_FROM", "is not an email address; use one such as "
                      "gondulf@example.com")
+    smtp_port = read.parse("GONDULF_SMTP_PORT", _int_between(1, 65535), 587)
+    use_tls = read.parse("GONDULF_SMTP_USE_TLS", _parse_bool, True)
     smtp = SmtpSettings(
         host=smtp_host,
-        port=read.parse("GONDULF_SMTP_PORT", _int_between(1, 65535), 587),
+        port=smtp_port,
         username=username,
         password=password,
         from_address=from_address,
-        use_tls=read.parse("GONDULF_SMTP_USE_TLS", _parse_bool, True),
+        use_tls=use_tls,
         timeout=read.parse("GONDULF_SMTP_TIMEOUT", _parse_timeout, 10.0),
+        implicit_tls=use_tls and smtp_port == 465,
     )
 
     settings = Settings(

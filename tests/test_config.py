@@ -67,7 +67,7 @@ def test_every_variable_is_read() -> None:
     assert (settings.host, settings.port) == ("0.0.0.0", 9000)
     smtp = settings.smtp
     assert (smtp.port, smtp.username, smtp.password) == (465, "user", "pw")
-    assert smtp.implicit_tls and not smtp.starttls
+    assert smtp.implicit_tls and not smtp.starttls  # port 465 means implicit TLS
     assert smtp.from_address == "auth@example.com" and smtp.timeout == 2.5
     assert settings.dns_nameservers == (Nameserver("9.9.9.9"), Nameserver("127.0.0.1", 5353))
     assert (settings.code_expiry, settings.token_expiry) == (300, 7200)

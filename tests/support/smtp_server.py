@@ -31,14 +31,14 @@ class Mailbox:
 
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
         self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
-        self.sessions_tls.append(session.ssl is not None)
+        self.sessions_tls.append(server.transport.get_extra_info("ssl_object") is not None)
         return "250 2.0.0 Message accepted for delivery"
 
 
 def _authenticator(server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
     ok = (isinstance(auth_data, LoginPassword) and auth_data.login == USERNAME.encode()
           and auth_data.password == PASSWORD.encode())
-    return AuthResult(success=ok)
+    return AuthResult(success=ok, handled=False)
 
 
 def free_port() -> int:

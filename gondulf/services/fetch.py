@@ -216,6 +216,8 @@ class Fetcher:
     def check_url(self, url: URL) -> None:
         """Refuse a URL before connecting: scheme, credentials and IP-literal hosts."""
         allowed = ("https", "http") if self.policy.allow_http else ("https",)
+        if not url.scheme:
+            raise InvalidFetchURL(f"{url} is not an absolute URL")
         if url.scheme not in allowed:
             raise SchemeNotAllowed(f"{url} is not an {' or '.join(allowed)} URL")
         if not url.host:
@@ -242,8 +244,6 @@ class Fetcher:
             current = URL(url)
         except (ValueError, TypeError) as exc:
             raise InvalidFetchURL(f"{url!r} is not a URL") from exc
-        if not current.is_absolute():
-            raise InvalidFetchURL(f"{url!r} is not an absolute URL")
         limit = self.policy.max_bytes if max_bytes is None else max_bytes
         try:
             async with asyncio.timeout(self.policy.timeout):

@@ -1,0 +1,150 @@
+"""The server skeleton over real HTTP: health, home page, errors, headers, logging."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from gondulf.config import Settings
+from gondulf.web.access_log import AccessLogger
+from gondulf.web.app import create_app
+from gondulf.web.keys import SERVICES
+
+@pytest.fixture
+async def client(make_settings: Callable[..., Settings]) -> AsyncIterator[TestClient]:
+    app = create_app(make_settings())
+
+    async def boom(request: web.Request) -> web.Response:
+        raise RuntimeError("secret internals")
+
+    app.router.add_get("/boom", boom)
+    app.router.add_get("/token-boom", boom)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as test_client:
+        yield test_client
+
+
+async def test_health_reports_a_connected_database(client: TestClient) -> None:
+    response = await client.get("/health")
+    assert response.status == 200
+    assert await response.json() == {"status": "healthy", "database": "connected"}
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+async def test_health_answers_over_plain_http_in_production(client: TestClient) -> None:
+    # The original's HTTPS enforcement broke the container health check on plain HTTP.
+    settings = client.app[SERVICES].settings  # type: ignore[index]
+    assert not settings.debug and settings.base_url.startswith("https://")
+    assert client.make_url("/health").scheme == "http"
+    response = await client.get("/health", allow_redirects=False)
+    assert response.status == 200
+
+
+async def test_health_is_503_when_the_database_is_unusable(client: TestClient) -> None:
+    await client.app[SERVICES].db.close()  # type: ignore[index]
+    response = await client.get("/health")
+    assert response.status == 503
+    assert await response.json() == {"status": "unhealthy", "database": "unavailable"}
+
+
+async def test_server_migrates_the_database_on_start(client: TestClient) -> None:
+    rows = await client.app[SERVICES].db.fetchall(  # type: ignore[index]
+        "SELECT version FROM schema_migrations")
+    assert [row["version"] for row in rows] == [1]
+
+
+async def test_home_page_names_the_service_and_setup(client: TestClient) -> None:
+    response = await client.get("/")
+    assert response.status == 200
+    assert response.content_type == "text/html"
+    body = await response.text()
+    assert "https://auth.test/" in body
+    assert "_gondulf.example.com" in body and "gondulf-verify-domain" in body
+    assert 'rel="me" href="mailto:' in body.replace("&lt;", "<").replace("&gt;", ">")
+    assert "https://auth.test/.well-known/oauth-authorization-server" in body
+
+
+async def test_html_pages_carry_the_metadata_link_and_security_headers(
+    client: TestClient,
+) -> None:
+    response = await client.get("/")
+    headers = response.headers
+    assert headers["Link"] == ('<https://auth.test/.well-known/oauth-authorization-server>; '
+                               'rel="indieauth-metadata"')
+    assert headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Strict-Transport-Security"].startswith("max-age=")
+    assert headers["Server"] == "Gondulf"
+
+
+async def test_no_hsts_in_development_mode(make_settings: Callable[..., Settings]) -> None:
+    app = create_app(make_settings(GONDULF_DEBUG="true"))
+    async with TestClient(TestServer(app)) as test_client:
+        response = await test_client.get("/")
+        assert "Strict-Transport-Security" not in response.headers
+
+
+async def test_stylesheet_is_served(client: TestClient) -> None:
+    response = await client.get("/static/style.css")
+    assert response.status == 200
+    assert response.content_type == "text/css"
+
+
+async def test_unknown_browser_path_is_an_html_404(client: TestClient) -> None:
+    response = await client.get("/nowhere", headers={"Accept": "text/html"})
+    assert response.status == 404
+    assert response.content_type == "text/html"
+    assert "Page not found" in await response.text()
+
+
+async def test_unknown_api_path_is_a_json_404(client: TestClient) -> None:
+    response = await client.get("/.well-known/nothing")
+    assert response.status == 404
+    assert (await response.json())["error"] == "not_found"
+
+
+async def test_json_is_chosen_by_accept_header(client: TestClient) -> None:
+    response = await client.get("/nowhere", headers={"Accept": "application/json"})
+    assert response.content_type == "application/json"
+
+
+async def test_wrong_method_is_405_with_allow(client: TestClient) -> None:
+    response = await client.post("/health")
+    assert response.status == 405
+    assert "GET" in response.headers["Allow"]
+    assert (await response.json())["error"] == "method_not_allowed"
+
+
+async def test_unexpected_error_is_a_500_page_without_internals(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="gondulf.web"):
+        response = await client.get("/boom")
+    assert response.status == 500
+    body = await response.text()
+    assert "secret internals" not in body and "Traceback" not in body
+    assert "Something went wrong" in body
+    assert "secret internals" in caplog.text  # logged for the operator
+    api = await client.get("/token-boom")
+    assert api.status == 500 and (await api.json())["error"] == "server_error"
+
+
+async def test_oversized_request_is_refused(client: TestClient) -> None:
+    response = await client.post("/health", data=b"x" * (200 * 1024))
+    assert response.status in (405, 413)
+    assert response.status != 500
+
+
+async def test_access_log_leaves_out_query_strings(
+    make_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture
+) -> None:
+    server = TestServer(create_app(make_settings()), access_log_class=AccessLogger)
+    async with TestClient(server) as test_client:
+        with caplog.at_level(logging.INFO, logger="gondulf.access"):
+            await test_client.get("/health?code=654321&token=SECRET")
+    assert '"GET /health" 200' in caplog.text
+    assert "654321" not in caplog.text and "SECRET" not in caplog.text

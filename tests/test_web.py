@@ -142,7 +142,8 @@ async def test_oversized_request_is_refused(client: TestClient) -> None:
 async def test_access_log_leaves_out_query_strings(
     make_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture
 ) -> None:
-    server = TestServer(create_app(make_settings()), access_log_class=AccessLogger)
+    server = TestServer(create_app(make_settings()))
+    await server.start_server(access_log_class=AccessLogger)
     async with TestClient(server) as test_client:
         with caplog.at_level(logging.INFO, logger="gondulf.access"):
             await test_client.get("/health?code=654321&token=SECRET")

@@ -63,6 +63,7 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("GONDULF_DNS_NAMESERVERS", "", "Comma-separated `ip` or `ip:port` resolvers "
                 "for every lookup. Empty: the system resolver, with public resolvers as "
                 "fallback when the system has none."),
+    SettingSpec("GONDULF_DNS_TIMEOUT", "5", "Seconds a DNS lookup may take, retries included."),
     SettingSpec("GONDULF_CODE_EXPIRY", "600", "Seconds an emailed or authorization code "
                 "stays valid (at most 600)."),
     SettingSpec("GONDULF_TOKEN_EXPIRY", "3600", "Seconds an access token stays valid."),
@@ -109,6 +110,7 @@ class Settings:
     port: int
     smtp: SmtpSettings
     dns_nameservers: tuple[Nameserver, ...]
+    dns_timeout: float
     code_expiry: int
     token_expiry: int
     log_level: str
@@ -140,6 +142,7 @@ class Settings:
             "GONDULF_SMTP_USE_TLS": str(smtp.use_tls).lower(),
             "GONDULF_SMTP_TIMEOUT": f"{smtp.timeout:g}",
             "GONDULF_DNS_NAMESERVERS": ",".join(str(ns) for ns in self.dns_nameservers),
+            "GONDULF_DNS_TIMEOUT": f"{self.dns_timeout:g}",
             "GONDULF_CODE_EXPIRY": str(self.code_expiry),
             "GONDULF_TOKEN_EXPIRY": str(self.token_expiry),
             "GONDULF_LOG_LEVEL": self.log_level,
@@ -429,6 +432,7 @@ def load_settings(
         port=port,
         smtp=smtp,
         dns_nameservers=read.parse("GONDULF_DNS_NAMESERVERS", parse_nameservers, ()),
+        dns_timeout=read.parse("GONDULF_DNS_TIMEOUT", _parse_timeout, 5.0),
         code_expiry=read.parse("GONDULF_CODE_EXPIRY", _int_between(30, MAX_CODE_EXPIRY), 600),
         token_expiry=read.parse("GONDULF_TOKEN_EXPIRY", _int_between(60, 366 * 86400), 3600),
         log_level=read.parse("GONDULF_LOG_LEVEL", _choice(LOG_LEVELS, upper=True), "INFO"),

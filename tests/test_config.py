@@ -57,6 +57,7 @@ def test_every_variable_is_read() -> None:
         GONDULF_SMTP_USE_TLS="yes",
         GONDULF_SMTP_TIMEOUT="2.5",
         GONDULF_DNS_NAMESERVERS="9.9.9.9, 127.0.0.1:5353",
+        GONDULF_DNS_TIMEOUT="1.5",
         GONDULF_CODE_EXPIRY="300",
         GONDULF_TOKEN_EXPIRY="7200",
         GONDULF_LOG_LEVEL="debug",
@@ -70,6 +71,7 @@ def test_every_variable_is_read() -> None:
     assert smtp.implicit_tls and not smtp.starttls  # port 465 means implicit TLS
     assert smtp.from_address == "auth@example.com" and smtp.timeout == 2.5
     assert settings.dns_nameservers == (Nameserver("9.9.9.9"), Nameserver("127.0.0.1", 5353))
+    assert settings.dns_timeout == 1.5
     assert (settings.code_expiry, settings.token_expiry) == (300, 7200)
     assert (settings.log_level, settings.log_format, settings.debug) == ("DEBUG", "json", True)
 
@@ -102,6 +104,7 @@ def test_smtp_use_tls_false_means_plain_smtp() -> None:
         ("GONDULF_DNS_NAMESERVERS", "dns.google", "not an IP address"),
         ("GONDULF_DNS_NAMESERVERS", "127.0.0.1:x", "no valid port"),
         ("GONDULF_DNS_NAMESERVERS", "[::1]x", "[address]:port"),
+        ("GONDULF_DNS_TIMEOUT", "-2", "above 0"),
         ("GONDULF_CODE_EXPIRY", "3600", "30 to 600"),
         ("GONDULF_TOKEN_EXPIRY", "-1", "60 to"),
         ("GONDULF_LOG_LEVEL", "LOUD", "DEBUG, INFO"),

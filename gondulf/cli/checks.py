@@ -113,8 +113,9 @@ def verify_dns(
     json_output: JsonOption = False,
 ) -> None:
     """Show what _gondulf.DOMAIN holds and whether it proves the domain."""
-    from gondulf.services.dns import DnsService, DomainProof, build_resolver
+    from gondulf.services.dns import DomainProof
     from gondulf.services.inspection import parse_target
+    from gondulf.services.runtime import open_services
 
     settings = load()
     try:
@@ -123,7 +124,8 @@ def verify_dns(
         fail(str(exc), EXIT_USAGE)
 
     async def work() -> DomainProof:
-        return await DnsService(build_resolver(settings.dns_nameservers)).verify_domain(name)
+        async with open_services(settings, database=False) as services:
+            return await services.dns.verify_domain(name)
 
     proof = run(work())
     if json_output:
@@ -147,7 +149,8 @@ def send_test_email(
     json_output: JsonOption = False,
 ) -> None:
     """Send a test message with the configured SMTP settings and show the server's answer."""
-    from gondulf.services.email import EmailSender, SendResult, parse_address, smtp_test_message
+    from gondulf.services.email import SendResult, parse_address, smtp_test_message
+    from gondulf.services.runtime import open_services
 
     settings = load()
     recipient = parse_address(address)
@@ -155,10 +158,10 @@ def send_test_email(
         fail(f"{address!r} is not an email address (such as jane@example.com)", EXIT_USAGE)
 
     async def work() -> SendResult:
-        sender = EmailSender(settings.smtp, debug=settings.debug)
         message = smtp_test_message(sender=settings.smtp.from_address, recipient=recipient,
                                     issuer=settings.issuer, smtp_host=settings.smtp.host)
-        return await sender.send(message)
+        async with open_services(settings, database=False) as services:
+            return await services.email.send(message)
 
     result = run(work())
     if json_output:

@@ -61,7 +61,7 @@ async def open_services(
             stack.push_async_callback(db.close)
             if migrate:
                 await apply_migrations(db)
-        dns_service = DnsService(build_resolver(settings.dns_nameservers))
+        dns_service = DnsService(build_resolver(settings.dns_nameservers, settings.dns_timeout))
         fetcher = await Fetcher.open(dns_service, fetch_policy(settings),
                                      ssl_context=client_ssl_context)
         stack.push_async_callback(fetcher.close)

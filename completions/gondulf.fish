@@ -1,0 +1,1 @@
+complete --command gondulf --no-files --arguments "(env _GONDULF_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) gondulf)" --condition "env _GONDULF_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) gondulf"

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Regenerate what is derived from the code: man pages, shell completions, .env.example.
+
+    python scripts/generate_docs.py          # write the files
+    python scripts/generate_docs.py --check  # exit 1 and list the stale files
+
+Man pages come from Debian's help2man run on the installed `gondulf` command
+(Typer's own Click copy hides options from click-man); completions from
+`gondulf --show-completion SHELL`. Both run with fixed width, no colours and
+a fixed date so the output only changes when the commands do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from gondulf import __version__  # noqa: E402
+from gondulf.config import SETTING_SPECS  # noqa: E402
+
+RELEASE_DATE_EPOCH = "1795737600"  # 2026-11-27, the date printed in the man pages
+SUBCOMMANDS = {
+    "serve": "run the Gondulf IndieAuth server",
+    "check-config": "show Gondulf's effective settings and every problem",
+    "migrate": "apply Gondulf's database migrations",
+    "verify-dns": "check a domain's _gondulf TXT record",
+    "send-test-email": "send a test email with Gondulf's SMTP settings",
+    "inspect-domain": "check that a person's domain is ready to sign in with Gondulf",
+}
+SHELLS = {"bash": "gondulf.bash", "zsh": "_gondulf", "fish": "gondulf.fish"}
+
+
+def gondulf_command() -> str:
+    found = shutil.which("gondulf", path=str(Path(sys.executable).parent)) or \
+        shutil.which("gondulf")
+    if not found:
+        sys.exit("generate_docs: the gondulf command is not installed (pip install -e .)")
+    return found
+
+
+def quiet_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GONDULF_")}
+    env.update({"TYPER_USE_RICH": "0", "COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb",
+                "SOURCE_DATE_EPOCH": RELEASE_DATE_EPOCH, "LC_ALL": "C.UTF-8",
+                "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"})
+    return env
+
+
+def help2man(program: str, name: str, output: Path) -> None:
+    if not shutil.which("help2man"):
+        sys.exit("generate_docs: help2man is not installed (apt-get install help2man)")
+    subprocess.run(
+        ["help2man", "--no-info", "--no-discard-stderr", f"--version-string={__version__}",
+         f"--name={name}", f"--output={output}", program],
+        check=True, env=quiet_env(),
+    )
+
+
+def man_pages(folder: Path) -> None:
+    command = gondulf_command()
+    help2man(command, "a self-hosted IndieAuth server", folder / "gondulf.1")
+    with tempfile.TemporaryDirectory() as scratch:
+        for sub, description in SUBCOMMANDS.items():
+            wrapper = Path(scratch) / f"gondulf-{sub}"
+            wrapper.write_text(f'#!/bin/sh\nexec "{command}" {sub} "$@"\n')
+            wrapper.chmod(0o755)
+            page = folder / f"gondulf-{sub}.1"
+            help2man(str(wrapper), description, page)
+            # the page describes the command as people type it
+            text = page.read_text().replace(f"gondulf-{sub}", f"gondulf {sub}")
+            text = text.replace(f'.TH "GONDULF {sub.upper()}"', f'.TH "GONDULF-{sub.upper()}"')
+            page.write_text(text)
+
+
+def completions(folder: Path) -> None:
+    for shell, name in SHELLS.items():
+        script = subprocess.run([gondulf_command(), "--show-completion", shell],
+                                check=True, env=quiet_env(), capture_output=True, text=True)
+        (folder / name).write_text(script.stdout)
+
+
+def env_example() -> str:
+    lines = ["# Gondulf settings. Copy to .env (or set them in the environment, which wins)",
+             "# and fill in at least the required ones. Generated from gondulf/config.py.", ""]
+    for spec in SETTING_SPECS:
+        lines += [f"# {line}" for line in textwrap.wrap(spec.help, 76)]
+        lines += [f"{spec.name}={spec.default}", ""]
+    return "\n".join(lines)
+
+
+def generate(root: Path) -> None:
+    (root / "man").mkdir(exist_ok=True)
+    (root / "completions").mkdir(exist_ok=True)
+    man_pages(root / "man")
+    completions(root / "completions")
+    (root / ".env.example").write_text(env_example())
+
+
+def stale_files() -> list[str]:
+    with tempfile.TemporaryDirectory() as scratch:
+        fresh = Path(scratch)
+        generate(fresh)
+        stale = []
+        for path in sorted(p for p in fresh.rglob("*") if p.is_file()):
+            relative = path.relative_to(fresh)
+            current = ROOT / relative
+            if not current.is_file() or current.read_text() != path.read_text():
+                stale.append(str(relative))
+        for folder in ("man", "completions"):
+            for path in (ROOT / folder).glob("*"):
+                if not (fresh / folder / path.name).exists():
+                    stale.append(f"{folder}/{path.name} (no longer generated)")
+        return stale
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only report stale files")
+    if parser.parse_args().check:
+        stale = stale_files()
+        if stale:
+            print("stale generated files (run python scripts/generate_docs.py):")
+            print("\n".join(f"  {name}" for name in stale))
+            sys.exit(1)
+        print("generated files are up to date")
+    else:
+        generate(ROOT)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""Documentation that the code keeps honest: settings, commands, generated files, CI."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from gondulf.cli.main import app
+from gondulf.config import SETTING_SPECS
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def test_every_setting_is_documented_in_the_readme_and_env_example() -> None:
+    example = (ROOT / ".env.example").read_text()
+    for spec in SETTING_SPECS:
+        assert f"| `{spec.name}` |" in README, spec.name
+        assert f"\n{spec.name}={spec.default}\n" in example, spec.name
+
+
+def test_readme_documents_no_setting_that_does_not_exist() -> None:
+    documented = set(re.findall(r"\| `(GONDULF_[A-Z_]+)` \|", README))
+    assert documented == {spec.name for spec in SETTING_SPECS}
+
+
+def test_every_command_is_documented_in_the_readme_and_has_a_man_page() -> None:
+    names = [command.name for command in app.registered_commands]
+    assert names
+    for name in names:
+        assert f"`gondulf {name}" in README, name
+        assert (ROOT / "man" / f"gondulf-{name}.1").is_file(), name
+
+
+def test_quick_start_is_two_lines_and_ci_runs_the_test_line() -> None:
+    quick_start = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"```sh\n(.*?)\n```", quick_start, re.S)
+    assert len(commands) == 2 and all("\n" not in c for c in commands)
+    serve_line, test_line = commands
+    assert serve_line.endswith("gondulf serve --dev")
+    assert test_line.endswith("-m pytest")
+    ci = (ROOT / ".ci" / "run").read_text()
+    pattern = re.search(r'grep -m1 -E "(.*?)" README.md', ci)
+    assert pattern is not None
+    assert [line for line in README.splitlines() if re.search(pattern.group(1), line)] == \
+        [test_line]
+
+
+def test_generated_man_pages_completions_and_env_example_are_current() -> None:
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "generate_docs.py"),
+                             "--check"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_changelog_has_an_unreleased_section() -> None:
+    assert "## [Unreleased]" in (ROOT / "CHANGELOG.md").read_text()

@@ -23,7 +23,7 @@ from dotenv import dotenv_values
 from gondulf.errors import ConfigError, ConfigProblem
 
 PREFIX = "GONDULF_"
-DEV_SECRET_FILE = "dev-secret-key"
+DEV_SECRET_FILE = "dev-secret-key"  # noqa: S105 - a file name
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
 MAX_CODE_EXPIRY = 600  # IndieAuth: authorization codes live 10 minutes at most

@@ -361,7 +361,7 @@ async def test_serve_dev_needs_no_configuration_and_stops_on_sigterm(tmp_path: P
         assert response.status == 200
     finally:
         process.send_signal(signal.SIGTERM)
-        out, err = await asyncio.wait_for(process.communicate(), 15)
+        _, err = await asyncio.wait_for(process.communicate(), 15)
     log = err.decode()
     assert process.returncode == 0, log
     assert "development mode" in log and "Gondulf stopped" in log

@@ -21,8 +21,8 @@ from gondulf.services.dns import DnsService, build_resolver
 from gondulf.services.fetch import (
     AddressNotAllowed,
     BadStatus,
-    Fetcher,
     FetchConnectionError,
+    Fetcher,
     FetchPolicy,
     FetchTimeout,
     InvalidFetchURL,

@@ -14,6 +14,7 @@ from gondulf.web.access_log import AccessLogger
 from gondulf.web.app import create_app
 from gondulf.web.keys import SERVICES
 
+
 @pytest.fixture
 async def client(make_settings: Callable[..., Settings]) -> AsyncIterator[TestClient]:
     app = create_app(make_settings())

@@ -20,7 +20,7 @@ T = TypeVar("T")
 console = Console(highlight=False, soft_wrap=True)
 error_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
-PASS = "[green]PASS[/green]"
+PASS = "[green]PASS[/green]"  # noqa: S105 - a label, not a password
 FAIL = "[red]FAIL[/red]"
 INFO = "[blue]INFO[/blue]"
 

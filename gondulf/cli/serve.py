@@ -16,7 +16,8 @@ log = logging.getLogger("gondulf")
 def serve(
     host: Annotated[str | None, typer.Option(metavar="ADDRESS", help="Address to listen on "
                                              "[default: GONDULF_HOST or 127.0.0.1].")] = None,
-    port: Annotated[int | None, typer.Option(min=1, max=65535, metavar="PORT", help="Port to listen on "
+    port: Annotated[int | None, typer.Option(min=1, max=65535, metavar="PORT",
+                                             help="Port to listen on "
                                              "[default: GONDULF_PORT or 8000].")] = None,
     dev: Annotated[bool, typer.Option("--dev", help="Development mode with no configuration: "
                                       "a generated secret kept in the data folder, SQLite "

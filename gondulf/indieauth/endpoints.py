@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 METADATA_PATH = ".well-known/oauth-authorization-server"
 AUTHORIZATION_PATH = "authorize"
-TOKEN_PATH = "token"
+TOKEN_PATH = "token"  # noqa: S105 - a path
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 import mf2py
 
 from gondulf.services.email import parse_address
-from gondulf.services.fetch import FetchResult, Fetcher
+from gondulf.services.fetch import Fetcher, FetchResult
 
 ENDPOINT_RELS = ("indieauth-metadata", "authorization_endpoint", "token_endpoint")
 MAX_HOMEPAGE_BYTES = 1_000_000

@@ -49,7 +49,7 @@ def parse_target(target: str, *, debug: bool) -> tuple[str, str]:
     parts = urlsplit(text)
     host = (parts.hostname or "").lower().rstrip(".")
     allowed = ("http", "https") if debug else ("https",)
-    if parts.scheme not in allowed or not host or "." not in host and host != "localhost":
+    if parts.scheme not in allowed or not host or ("." not in host and host != "localhost"):
         raise UsageError(f"{target!r} is not a domain or {' or '.join(allowed)} URL "
                          "(such as example.com or https://example.com/)")
     if any(c.isspace() for c in host) or parts.username or parts.password:

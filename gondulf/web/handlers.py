@@ -8,8 +8,8 @@ import logging
 from aiohttp import web
 
 from gondulf.errors import DatabaseError
-from gondulf.services.dns import VERIFY_VALUE, verification_name
 from gondulf.indieauth.endpoints import EndpointUrls
+from gondulf.services.dns import VERIFY_VALUE, verification_name
 from gondulf.web.keys import SERVICES, SETTINGS
 from gondulf.web.responses import NO_STORE, json_response, page
 

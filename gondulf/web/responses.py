@@ -10,6 +10,7 @@ from aiohttp import web
 from gondulf.templating import render
 
 API_PREFIXES = ("/health", "/.well-known/", "/token", "/introspect", "/revoke", "/userinfo")
+ERROR_CODES = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -41,9 +42,7 @@ def page(request: web.Request, template: str, *, status: int = 200, **context: A
 def error_response(request: web.Request, status: int, title: str, detail: str) -> web.Response:
     """An error as `{"error", "error_description"}` JSON or as an HTML page."""
     if wants_json(request):
-        code = "not_found" if status == 404 else "server_error" if status >= 500 else "invalid_request"
-        if status == 405:
-            code = "method_not_allowed"
+        code = ERROR_CODES.get(status, "server_error" if status >= 500 else "invalid_request")
         return json_response(
             {"error": code, "error_description": detail}, status=status, headers=NO_STORE
         )

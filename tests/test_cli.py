@@ -399,3 +399,13 @@ async def test_serve_on_a_busy_port_fails_in_one_line(cli: Cli, env: dict[str, s
     assert result.code == 4
     assert "cannot listen on 127.0.0.1:" in result.stderr
     no_traceback(result)
+
+
+async def test_help_does_not_import_the_server_stack() -> None:
+    code = ("import sys, gondulf.cli.main; "
+            "print(','.join(m for m in ('aiohttp', 'aiosqlite', 'dns', 'aiosmtplib', 'mf2py', "
+            "'jinja2') if m in sys.modules))")
+    process = await asyncio.create_subprocess_exec(sys.executable, "-c", code,
+                                                   stdout=asyncio.subprocess.PIPE)
+    out, _ = await process.communicate()
+    assert out.decode().strip() == ""

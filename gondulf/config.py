@@ -67,6 +67,8 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("GONDULF_CODE_EXPIRY", "600", "Seconds an emailed or authorization code "
                 "stays valid (at most 600)."),
     SettingSpec("GONDULF_TOKEN_EXPIRY", "3600", "Seconds an access token stays valid."),
+    SettingSpec("GONDULF_ALLOW_NO_PKCE", "false", "true lets older clients sign in without "
+                "PKCE. Leave false unless an app you need cannot send code_challenge."),
     SettingSpec("GONDULF_LOG_LEVEL", "INFO", "One of DEBUG, INFO, WARNING, ERROR, CRITICAL."),
     SettingSpec("GONDULF_LOG_FORMAT", "text", "`text` for people, `json` for log collectors."),
     SettingSpec("GONDULF_DEBUG", "false", "Development mode: allows http URLs, ports in "
@@ -113,6 +115,7 @@ class Settings:
     dns_timeout: float
     code_expiry: int
     token_expiry: int
+    allow_no_pkce: bool
     log_level: str
     log_format: str
     debug: bool
@@ -145,6 +148,7 @@ class Settings:
             "GONDULF_DNS_TIMEOUT": f"{self.dns_timeout:g}",
             "GONDULF_CODE_EXPIRY": str(self.code_expiry),
             "GONDULF_TOKEN_EXPIRY": str(self.token_expiry),
+            "GONDULF_ALLOW_NO_PKCE": str(self.allow_no_pkce).lower(),
             "GONDULF_LOG_LEVEL": self.log_level,
             "GONDULF_LOG_FORMAT": self.log_format,
             "GONDULF_DEBUG": str(self.debug).lower(),
@@ -435,6 +439,7 @@ def load_settings(
         dns_timeout=read.parse("GONDULF_DNS_TIMEOUT", _parse_timeout, 5.0),
         code_expiry=read.parse("GONDULF_CODE_EXPIRY", _int_between(30, MAX_CODE_EXPIRY), 600),
         token_expiry=read.parse("GONDULF_TOKEN_EXPIRY", _int_between(60, 366 * 86400), 3600),
+        allow_no_pkce=read.parse("GONDULF_ALLOW_NO_PKCE", _parse_bool, False),
         log_level=read.parse("GONDULF_LOG_LEVEL", _choice(LOG_LEVELS, upper=True), "INFO"),
         log_format=read.parse("GONDULF_LOG_FORMAT", _choice(LOG_FORMATS), "text"),
         debug=debug,

@@ -13,12 +13,16 @@ from pathlib import Path
 
 import pytest
 import trustme
+from aiohttp.test_utils import TestClient, TestServer
 from support.dns_server import RunningDns, running_dns, silent_udp_port
-from support.web_server import Site
+from support.signin import World, homepage_html, json_client
+from support.smtp_server import RunningSmtp, free_port, running_smtp
+from support.web_server import Site, html
 
 from gondulf.config import Settings, load_settings
 from gondulf.storage.database import Database
 from gondulf.storage.migrations import apply_migrations
+from gondulf.web.app import create_app
 
 SECRET = "s" * 40
 
@@ -143,3 +147,34 @@ def cli(tmp_path: Path) -> Callable[..., Awaitable[CliResult]]:
         return CliResult(process.returncode or 0, out.decode(), err.decode())
 
     return run
+
+
+@pytest.fixture
+def smtp() -> Iterator[RunningSmtp]:
+    with running_smtp("plain") as server:
+        yield server
+
+
+@pytest.fixture
+async def world(tmp_path: Path, dns: RunningDns, smtp: RunningSmtp,
+                sites: Callable[..., Site]) -> AsyncIterator[World]:
+    """Gondulf in development mode with a set-up person (jane.test) and an app (app.test)."""
+    port = free_port()
+    issuer = f"http://127.0.0.1:{port}/"
+    env = {
+        "GONDULF_SECRET_KEY": SECRET, "GONDULF_BASE_URL": issuer, "GONDULF_DEBUG": "true",
+        "GONDULF_DATABASE_URL": f"sqlite:///{tmp_path / 'gondulf.db'}",
+        "GONDULF_SMTP_HOST": "127.0.0.1", "GONDULF_SMTP_PORT": str(smtp.port),
+        "GONDULF_SMTP_USE_TLS": "false", "GONDULF_DNS_NAMESERVERS": dns.nameserver,
+    }
+    dns.zone.add_txt("_gondulf.jane.test", "gondulf-verify-domain")
+    for host in ("jane.test", "app.test", "other.test"):
+        dns.zone.add_a(host)
+    homepage = sites("jane.test").route("/", html(homepage_html(issuer)))
+    await homepage.start()
+    app = sites("app.test")
+    json_client(app)
+    await app.start()
+    server = TestServer(create_app(load_settings(env, env_file=None)), port=port)
+    async with TestClient(server) as client:
+        yield World(client, issuer, dns, smtp, homepage, app)

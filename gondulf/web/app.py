@@ -10,7 +10,8 @@ from aiohttp import web
 
 from gondulf.config import Settings
 from gondulf.services.runtime import open_services
-from gondulf.web import handlers
+from gondulf.indieauth.endpoints import METADATA_PATH
+from gondulf.web import authorize, handlers, metadata, token
 from gondulf.web.keys import SERVICES, SETTINGS
 from gondulf.web.middleware import errors, security_headers
 
@@ -34,5 +35,16 @@ def create_app(settings: Settings, *, client_ssl_context: ssl.SSLContext | None 
     app.on_response_prepare.append(security_headers)
     app.router.add_get("/", handlers.home)
     app.router.add_get("/health", handlers.health)
+    app.router.add_get(f"/{METADATA_PATH}", metadata.metadata)
+    app.router.add_get("/authorize", authorize.authorize_get)
+    app.router.add_post("/authorize", token.authorization_code_post)
+    app.router.add_get("/authorize/website", authorize.website_get)
+    app.router.add_post("/authorize/website", authorize.website_post)
+    app.router.add_post("/authorize/email", authorize.email_post)
+    app.router.add_post("/authorize/code", authorize.code_post)
+    app.router.add_post("/authorize/resend", authorize.resend_post)
+    app.router.add_post("/authorize/consent", authorize.consent_post)
+    app.router.add_get("/token", token.token_get)
+    app.router.add_post("/token", token.token_post)
     app.router.add_static("/static/", STATIC_DIR, append_version=True)
     return app

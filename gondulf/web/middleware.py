@@ -9,7 +9,9 @@ from aiohttp.typedefs import Handler
 
 from gondulf.indieauth.endpoints import EndpointUrls
 from gondulf.web.keys import SETTINGS
-from gondulf.web.responses import error_response
+from gondulf.indieauth.errors import OAuthError
+from gondulf.services.signin import SignInProblem
+from gondulf.web.responses import error_response, oauth_error_response, problem_page
 
 log = logging.getLogger("gondulf.web")
 
@@ -27,6 +29,10 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Turn every HTTP error and unexpected exception into a rendered answer."""
     try:
         return await handler(request)
+    except OAuthError as exc:
+        return oauth_error_response(exc)
+    except SignInProblem as problem:
+        return problem_page(request, problem)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

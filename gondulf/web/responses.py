@@ -7,7 +7,10 @@ from typing import Any
 
 from aiohttp import web
 
+from gondulf.indieauth.errors import InsufficientScope, OAuthError
+from gondulf.services.signin import SignInProblem
 from gondulf.templating import render
+from gondulf.web.keys import SETTINGS
 
 API_PREFIXES = ("/health", "/.well-known/", "/token", "/introspect", "/revoke", "/userinfo")
 ERROR_CODES = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
@@ -31,10 +34,18 @@ def json_response(data: Any, *, status: int = 200, headers: dict[str, str] | Non
     )
 
 
+def oauth_error_response(error: OAuthError) -> web.Response:
+    """RFC 6749 §5.2 / RFC 6750 §3: JSON, never cached, with WWW-Authenticate on 401."""
+    headers = dict(NO_STORE)
+    if error.status == 401 or isinstance(error, InsufficientScope):
+        description = error.description.replace('"', "'")
+        headers["WWW-Authenticate"] = (f'Bearer error="{error.error}", '
+                                       f'error_description="{description}"')
+    return json_response(error.body(), status=error.status, headers=headers)
+
+
 def page(request: web.Request, template: str, *, status: int = 200, **context: Any
          ) -> web.Response:
-    from gondulf.web.keys import SETTINGS
-
     body = render(f"pages/{template}", issuer=request.app[SETTINGS].issuer, **context)
     return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
 
@@ -47,3 +58,13 @@ def error_response(request: web.Request, status: int, title: str, detail: str) -
             {"error": code, "error_description": detail}, status=status, headers=NO_STORE
         )
     return page(request, "error.html", status=status, title=title, detail=detail)
+
+
+RETRYABLE = frozenset({"bad-website", "no-dns-record", "no-email", "homepage-unreachable",
+                       "dns-failed"})
+
+
+def problem_page(request: web.Request, problem: SignInProblem) -> web.Response:
+    """A sign-in problem: what went wrong and exactly what to do about it."""
+    return page(request, "problem.html", status=problem.status, title=problem.title,
+                detail=problem.detail, fix=problem.fix, retry=problem.kind in RETRYABLE)

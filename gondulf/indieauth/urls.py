@@ -1,0 +1,106 @@
+"""Profile URL and client identifier rules (IndieAuth §3.2, §3.3).
+
+Both are http(s) URLs with a path (none given means `/`), without `.`/`..`
+segments, fragment or user:password. A profile URL has no port and a domain
+name for host; a client_id may have a port and may be 127.0.0.1 or [::1].
+Hosts compare case-insensitively and are kept lowercase. GONDULF_DEBUG lets
+profile URLs carry ports, for local testing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import SplitResult, urlsplit, urlunsplit
+
+from gondulf.indieauth.errors import InvalidRequest
+
+LOOPBACK_CLIENT_HOSTS = ("127.0.0.1", "[::1]")
+
+
+class InvalidURL(InvalidRequest):
+    """A profile URL, client_id or redirect_uri that breaks the identifier rules."""
+
+
+def _split(value: str, what: str) -> SplitResult:
+    if not value:
+        raise InvalidURL(f"{what} is missing")
+    if any(c.isspace() or ord(c) < 32 for c in value) or len(value) > 2000:
+        raise InvalidURL(f"{what} is not a valid URL")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        raise InvalidURL(f"{what} is not a valid URL") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise InvalidURL(f"{what} must be an http or https URL")
+    if not parts.hostname:
+        raise InvalidURL(f"{what} has no host")
+    if parts.fragment or value.endswith("#"):
+        raise InvalidURL(f"{what} must not contain a fragment")
+    if parts.username is not None or parts.password is not None:
+        raise InvalidURL(f"{what} must not contain a user name or password")
+    segments = parts.path.split("/")
+    if "." in segments or ".." in segments:
+        raise InvalidURL(f"{what} must not contain . or .. path segments")
+    return parts
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _rebuild(parts: SplitResult, *, keep_port: bool) -> str:
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if keep_port and parts.port is not None else host
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
+
+
+def canonical_profile_url(value: str, *, debug: bool = False) -> str:
+    """The profile URL `me` in canonical form, or InvalidURL."""
+    text = value.strip()
+    if text and "://" not in text:
+        text = f"https://{text}"  # people type their domain; §3.4 adds the scheme
+    parts = _split(text, "The website address")
+    if _is_ip(parts.hostname or ""):
+        raise InvalidURL("The website address must use a domain name, not an IP address")
+    if parts.port is not None and not debug:
+        raise InvalidURL("The website address must not contain a port")
+    if "." not in (parts.hostname or "") and not debug:
+        raise InvalidURL("The website address must use a full domain name such as example.com")
+    return _rebuild(parts, keep_port=True)
+
+
+def canonical_client_id(value: str) -> str:
+    """The client_id in canonical form, or InvalidURL."""
+    parts = _split(value.strip(), "client_id")
+    host = parts.hostname or ""
+    if _is_ip(host) and f"[{host}]" not in LOOPBACK_CLIENT_HOSTS and host != "127.0.0.1":
+        raise InvalidURL("client_id must use a domain name (or 127.0.0.1 / [::1])")
+    return _rebuild(parts, keep_port=True)
+
+
+def canonical_redirect_uri(value: str) -> str:
+    """A redirect_uri: an absolute http(s) URL without fragment, host lowercased."""
+    return _rebuild(_split(value.strip(), "redirect_uri"), keep_port=True)
+
+
+def is_loopback_client(client_id: str) -> bool:
+    host = urlsplit(client_id).hostname or ""
+    return host in ("127.0.0.1", "::1")
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the default port made explicit."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
+def domain_of(profile_url: str) -> str:
+    return (urlsplit(profile_url).hostname or "").lower()

@@ -1,0 +1,48 @@
+"""Code redemption at both endpoints, and token verification for older resource servers."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gondulf.indieauth.errors import InvalidRequest, InvalidToken
+from gondulf.services.redemption import profile_response, redeem_code, token_response
+from gondulf.services.tokens import TokenStore
+from gondulf.web.keys import SERVICES
+from gondulf.web.responses import NO_STORE, json_response
+
+
+async def _form(request: web.Request) -> dict[str, str]:
+    if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        raise InvalidRequest("send the parameters as application/x-www-form-urlencoded")
+    form = await request.post()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+async def authorization_code_post(request: web.Request) -> web.Response:
+    """POST /authorize: a profile-only redemption (§5.3.2) → `me` and `profile`."""
+    grant = await redeem_code(request.app[SERVICES].db, await _form(request))
+    return json_response(profile_response(grant), headers=NO_STORE)
+
+
+async def token_post(request: web.Request) -> web.Response:
+    """POST /token: redeem a code for an access token (§5.3.3)."""
+    services = request.app[SERVICES]
+    grant = await redeem_code(services.db, await _form(request))
+    body = await token_response(services.db, grant, services.settings.token_expiry)
+    return json_response(body, headers=NO_STORE)
+
+
+def bearer_token(request: web.Request) -> str:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken("send the access token as Authorization: Bearer")
+    return token.strip()
+
+
+async def token_get(request: web.Request) -> web.Response:
+    """GET /token with a Bearer token: the legacy verification older resource servers use."""
+    record = await TokenStore(request.app[SERVICES].db).verify(bearer_token(request))
+    if record is None:
+        raise InvalidToken("the access token is not valid")
+    return json_response({"me": record.me, "client_id": record.client_id,
+                          "scope": " ".join(record.scope)}, headers=NO_STORE)

@@ -156,9 +156,12 @@ def smtp() -> Iterator[RunningSmtp]:
 
 
 @pytest.fixture
-async def world(tmp_path: Path, dns: RunningDns, smtp: RunningSmtp,
-                sites: Callable[..., Site]) -> AsyncIterator[World]:
-    """Gondulf in development mode with a set-up person (jane.test) and an app (app.test)."""
+async def world(request: pytest.FixtureRequest, tmp_path: Path, dns: RunningDns,
+                smtp: RunningSmtp, sites: Callable[..., Site]) -> AsyncIterator[World]:
+    """Gondulf in development mode with a set-up person (jane.test) and an app (app.test).
+
+    `@pytest.mark.settings(GONDULF_X="...")` changes Gondulf's settings for one test.
+    """
     port = free_port()
     issuer = f"http://127.0.0.1:{port}/"
     env = {
@@ -167,6 +170,8 @@ async def world(tmp_path: Path, dns: RunningDns, smtp: RunningSmtp,
         "GONDULF_SMTP_HOST": "127.0.0.1", "GONDULF_SMTP_PORT": str(smtp.port),
         "GONDULF_SMTP_USE_TLS": "false", "GONDULF_DNS_NAMESERVERS": dns.nameserver,
     }
+    marker = request.node.get_closest_marker("settings")
+    env.update(marker.kwargs if marker else {})
     dns.zone.add_txt("_gondulf.jane.test", "gondulf-verify-domain")
     for host in ("jane.test", "app.test", "other.test"):
         dns.zone.add_a(host)

@@ -65,6 +65,9 @@ def canonical_profile_url(value: str, *, debug: bool = False) -> str:
     """The profile URL `me` in canonical form, or InvalidURL."""
     text = value.strip()
     if text and "://" not in text:
+        _, colon, rest = text.partition("/")[0].partition(":")
+        if colon and not rest.isdigit():
+            raise InvalidURL("The website address must be an http or https URL")
         text = f"https://{text}"  # people type their domain; §3.4 adds the scheme
     parts = _split(text, "The website address")
     if _is_ip(parts.hostname or ""):

@@ -7,7 +7,7 @@ import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from email.message import Message
 
 from aiosmtpd.controller import Controller
@@ -22,15 +22,16 @@ class Mailbox:
 
     messages: list[tuple[list[str], Message]] = field(default_factory=list)
     sessions_tls: list[bool] = field(default_factory=list)
+    refuse_all: bool = False
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
-        if address.startswith("nobody@"):
+        if address.startswith("nobody@") or self.refuse_all:
             return "550 5.1.1 No such user here"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-        self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
+        self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content, policy=policy.default)))
         self.sessions_tls.append(server.transport.get_extra_info("ssl_object") is not None)
         return "250 2.0.0 Message accepted for delivery"
 

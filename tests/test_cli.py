@@ -23,7 +23,7 @@ from gondulf.config import load_settings
 from gondulf.services.dns import DomainProof, LookupStatus, TxtResult
 from gondulf.services.domains import DomainStore
 from gondulf.storage.database import Database
-from gondulf.storage.migrations import apply_migrations
+from gondulf.storage.migrations import apply_migrations, load_migrations
 
 Cli = Callable[..., Awaitable[CliResult]]
 
@@ -126,7 +126,8 @@ async def test_commands_refuse_to_run_with_bad_configuration(cli: Cli) -> None:
 
 async def test_migrate_applies_then_reports_up_to_date(cli: Cli, env: dict[str, str]) -> None:
     first = await cli("migrate", env=env)
-    assert first.code == 0 and "Applied 1 migration(s)" in first.stdout
+    count = len(load_migrations())
+    assert first.code == 0 and f"Applied {count} migration(s)" in first.stdout
     second = await cli("migrate", env=env)
     assert second.code == 0 and "is up to date" in second.stdout
 

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 from support.signin import World, homepage_html, json_client, query_of
 from support.web_server import Site, html, redirect
 
@@ -259,7 +258,6 @@ async def test_domain_without_txt_record_cannot_sign_in(world: World) -> None:
 async def test_homepage_without_rel_me_email_shows_the_tag_to_add(
     world: World, sites: Callable[..., Site]
 ) -> None:
-    world.homepage.app.router._resources.clear()  # noqa: SLF001 - swap the page
     bare = sites("jane.test").route("/", html("<p>Jane</p>"))
     await bare.start()
     response = await world.get_authorize(me=bare.url("/"))
@@ -331,7 +329,7 @@ async def test_three_wrong_codes_end_the_attempt(world: World) -> None:
     page = await response.text()
     right = world.last_code()
     wrong = f"{(int(right) + 1) % 1_000_000:06d}"
-    for attempt in range(1, MAX_CODE_ATTEMPTS + 1):
+    for _ in range(MAX_CODE_ATTEMPTS):
         response = await world.post("/authorize/code", page, code=wrong)
         assert response.status == 400
     text = await response.text()

@@ -10,6 +10,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from gondulf.config import Settings
+from gondulf.storage.migrations import load_migrations
 from gondulf.web.access_log import AccessLogger
 from gondulf.web.app import create_app
 from gondulf.web.keys import SERVICES
@@ -54,7 +55,7 @@ async def test_health_is_503_when_the_database_is_unusable(client: TestClient) -
 async def test_server_migrates_the_database_on_start(client: TestClient) -> None:
     rows = await client.app[SERVICES].db.fetchall(  # type: ignore[index]
         "SELECT version FROM schema_migrations")
-    assert [row["version"] for row in rows] == [1]
+    assert [row["version"] for row in rows] == [m.version for m in load_migrations()]
 
 
 async def test_home_page_names_the_service_and_setup(client: TestClient) -> None:

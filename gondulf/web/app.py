@@ -9,8 +9,8 @@ from pathlib import Path
 from aiohttp import web
 
 from gondulf.config import Settings
-from gondulf.services.runtime import open_services
 from gondulf.indieauth.endpoints import METADATA_PATH
+from gondulf.services.runtime import open_services
 from gondulf.web import authorize, handlers, metadata, token
 from gondulf.web.keys import SERVICES, SETTINGS
 from gondulf.web.middleware import errors, security_headers

@@ -8,9 +8,9 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from gondulf.indieauth.endpoints import EndpointUrls
-from gondulf.web.keys import SETTINGS
 from gondulf.indieauth.errors import OAuthError
 from gondulf.services.signin import SignInProblem
+from gondulf.web.keys import SETTINGS
 from gondulf.web.responses import error_response, oauth_error_response, problem_page
 
 log = logging.getLogger("gondulf.web")

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient
+
 from support.dns_server import RunningDns
 from support.smtp_server import RunningSmtp
 from support.web_server import Site
@@ -105,7 +106,7 @@ class World:
         assert response.status == 302, await response.text()
         return query_of(response.headers["Location"])
 
-    async def redeem(self, path: str, code: str, **changes: str | None) -> ClientResponse:
+    async def redeem(self, path: str, code: str, /, **changes: str | None) -> ClientResponse:
         data: dict[str, str | None] = {
             "grant_type": "authorization_code", "code": code, "client_id": self.client_id,
             "redirect_uri": self.redirect_uri, "code_verifier": self.verifier}

@@ -24,15 +24,19 @@ class Mailbox:
     sessions_tls: list[bool] = field(default_factory=list)
     refuse_all: bool = False
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
+    async def handle_RCPT(  # type: ignore[no-untyped-def]
+        self, server, session, envelope, address, rcpt_options
+    ):
         if address.startswith("nobody@") or self.refuse_all:
             return "550 5.1.1 No such user here"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-        self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content, policy=policy.default)))
-        self.sessions_tls.append(server.transport.get_extra_info("ssl_object") is not None)
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append((list(envelope.rcpt_tos), message))
+        tls = server.transport.get_extra_info("ssl_object") is not None
+        self.sessions_tls.append(tls)
         return "250 2.0.0 Message accepted for delivery"
 
 

@@ -89,6 +89,10 @@ async def test_older_client_with_h_app_and_published_redirect_uri(
         f'href="/">Old Reader</a></div><link rel="redirect_uri" href="{callback}">'))
     await old.start()
     client_id = old.url("/")
+    # it finds the authorization endpoint from the legacy rel link on the homepage
+    homepage = await world.gondulf.session.get(f"http://127.0.0.1:{world.homepage.port}/")
+    found = re.search(r'rel="authorization_endpoint" href="([^"]+)"', await homepage.text())
+    assert found and found.group(1) == f"{world.issuer}authorize"
     # no response_type (a profile-only sign-in), no scope, no me
     response = await world.get_authorize(client_id=client_id, redirect_uri=callback,
                                          response_type=None, scope=None, me=None)

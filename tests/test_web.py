@@ -151,3 +151,26 @@ async def test_access_log_leaves_out_query_strings(
             await test_client.get("/health?code=654321&token=SECRET")
     assert '"GET /health" 200' in caplog.text
     assert "654321" not in caplog.text and "SECRET" not in caplog.text
+
+
+async def test_sign_in_cookie_is_secure_in_production(
+    make_settings: Callable[..., Settings]
+) -> None:
+    # a loopback client_id is never fetched, so this works without any web site
+    async with TestClient(TestServer(create_app(make_settings()))) as test_client:
+        response = await test_client.get("/authorize", params={
+            "response_type": "code", "client_id": "http://127.0.0.1:9/",
+            "redirect_uri": "http://127.0.0.1:9/cb", "state": "s",
+            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256"})
+        assert response.status == 200
+        cookie = response.headers["Set-Cookie"]
+        assert "Secure" in cookie and "HttpOnly" in cookie
+
+
+async def test_authorization_endpoint_without_parameters_explains_itself(
+    client: TestClient,
+) -> None:
+    response = await client.get("/authorize")
+    assert response.status == 400
+    assert "Start from an app" in await response.text()

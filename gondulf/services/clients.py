@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from typing import Any
 
 import mf2py
 
@@ -22,6 +21,7 @@ from gondulf.indieauth.clients import (
     published_redirect_uris,
 )
 from gondulf.indieauth.urls import is_loopback_client
+from gondulf.services.discovery import first_text
 from gondulf.services.fetch import Fetcher, FetchError, FetchResult
 from gondulf.storage.database import Database
 
@@ -45,15 +45,6 @@ def cache_seconds(cache_control: str) -> int:
     return min(int(match.group(1)), MAX_CACHE_SECONDS) if match else 0
 
 
-def _first(values: list[Any]) -> str | None:
-    for value in values:
-        if isinstance(value, dict):
-            value = value.get("value")
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return None
-
-
 def parse_client_html(html: str, url: str, header_links: dict[str, list[str]],
                       client_id: str) -> ClientInfo:
     """The h-app / h-x-app and rel=redirect_uri links of an older client's page."""
@@ -63,13 +54,13 @@ def parse_client_html(html: str, url: str, header_links: dict[str, list[str]],
     props = app.get("properties", {}) if app else {}
     redirects = header_links.get("redirect_uri", []) + parsed.get("rels", {}).get(
         "redirect_uri", [])
-    logo = _first(props.get("logo", []) + props.get("photo", []))
-    name = _first(props.get("name", []))
+    logo = first_text(props.get("logo", []) + props.get("photo", []))
+    name = first_text(props.get("name", []))
     return ClientInfo(
         client_id=client_id,
         name=name[:200] if name else None,
         logo=logo,
-        uri=_first(props.get("url", [])),
+        uri=first_text(props.get("url", [])),
         redirect_uris=published_redirect_uris(redirects),
     )
 

@@ -46,7 +46,8 @@ def mailto_address(href: str) -> str | None:
     return parse_address(unquote(href[len("mailto:"):].split("?")[0]))
 
 
-def _first_text(values: list[Any]) -> str | None:
+def first_text(values: list[Any]) -> str | None:
+    """The first non-empty string of an mf2 property (plain or `{"value": ...}`)."""
     for value in values:
         if isinstance(value, dict):
             value = value.get("value")
@@ -62,15 +63,15 @@ def _representative_hcard(items: list[dict[str, Any]], page_url: str) -> HCard |
 
     def same_page(card: dict[str, Any]) -> bool:
         props = card.get("properties", {})
-        urls = [_first_text([u]) for u in props.get("url", []) + props.get("uid", [])]
+        urls = [first_text([u]) for u in props.get("url", []) + props.get("uid", [])]
         return any(u and u.rstrip("/") == page_url.rstrip("/") for u in urls)
 
     card = next((c for c in cards if same_page(c)), cards[0])
     props = card.get("properties", {})
     return HCard(
-        name=_first_text(props.get("name", [])),
-        photo=_first_text(props.get("photo", [])),
-        url=_first_text(props.get("url", [])),
+        name=first_text(props.get("name", [])),
+        photo=first_text(props.get("photo", [])),
+        url=first_text(props.get("url", [])),
     )
 
 

@@ -65,17 +65,19 @@ class AuthSessionStore:
         self._key = secret_key
 
     async def create(self, request: AuthorizationRequest, client: ClientInfo | None,
-                     now: float | None = None) -> str:
-        """A new session; returns the id for the cookie (stored only as a digest)."""
+                     now: float | None = None) -> tuple[str, AuthSession]:
+        """A new session and the id for its cookie (stored only as a digest)."""
         at = int(time.time() if now is None else now)
         session_id = new_secret()
+        session = AuthSession(token_digest(session_id), request, new_secret(), None, (), None,
+                              None, client, code_sent=False, attempts=0, verified=False)
         await self._db.execute(
             "INSERT INTO auth_sessions (id_hash, created_at, expires_at, request, csrf_secret, "
             "client) VALUES (?, ?, ?, ?, ?, ?)",
-            (token_digest(session_id), at, at + SESSION_LIFETIME, request.to_json(),
-             new_secret(), client.to_json() if client else None),
+            (session.id_hash, at, at + SESSION_LIFETIME, request.to_json(), session.csrf,
+             client.to_json() if client else None),
         )
-        return session_id
+        return session_id, session
 
     async def get(self, session_id: str, now: float | None = None) -> AuthSession | None:
         at = int(time.time() if now is None else now)

@@ -88,9 +88,7 @@ async def authorize_get(request: web.Request) -> web.StreamResponse:
                                      debug=signin.settings.debug)
     except OAuthError as exc:
         return _error_redirect(signin, redirect_uri, exc, params.get("state"))
-    session_id = await signin.sessions.create(auth_request, client)
-    session = await signin.sessions.get(session_id)
-    assert session is not None
+    session_id, session = await signin.sessions.create(auth_request, client)
     if auth_request.me_hint:
         try:
             response = await _identify(request, signin, session, auth_request.me_hint)

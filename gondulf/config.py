@@ -67,6 +67,11 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("GONDULF_CODE_EXPIRY", "600", "Seconds an emailed or authorization code "
                 "stays valid (at most 600)."),
     SettingSpec("GONDULF_TOKEN_EXPIRY", "3600", "Seconds an access token stays valid."),
+    SettingSpec("GONDULF_REFRESH_TOKEN_EXPIRY", "2592000", "Seconds a refresh token stays "
+                "valid without being used (each use gives a new one). 0 issues no refresh "
+                "tokens."),
+    SettingSpec("GONDULF_CLEANUP_INTERVAL", "3600", "Seconds between the server's purges of "
+                "expired codes, sessions, tokens and counters."),
     SettingSpec("GONDULF_ALLOW_NO_PKCE", "false", "true lets older clients sign in without "
                 "PKCE. Leave false unless an app you need cannot send code_challenge."),
     SettingSpec("GONDULF_LOG_LEVEL", "INFO", "One of DEBUG, INFO, WARNING, ERROR, CRITICAL."),
@@ -115,6 +120,8 @@ class Settings:
     dns_timeout: float
     code_expiry: int
     token_expiry: int
+    refresh_token_expiry: int
+    cleanup_interval: int
     allow_no_pkce: bool
     log_level: str
     log_format: str
@@ -148,6 +155,8 @@ class Settings:
             "GONDULF_DNS_TIMEOUT": f"{self.dns_timeout:g}",
             "GONDULF_CODE_EXPIRY": str(self.code_expiry),
             "GONDULF_TOKEN_EXPIRY": str(self.token_expiry),
+            "GONDULF_REFRESH_TOKEN_EXPIRY": str(self.refresh_token_expiry),
+            "GONDULF_CLEANUP_INTERVAL": str(self.cleanup_interval),
             "GONDULF_ALLOW_NO_PKCE": str(self.allow_no_pkce).lower(),
             "GONDULF_LOG_LEVEL": self.log_level,
             "GONDULF_LOG_FORMAT": self.log_format,
@@ -439,6 +448,9 @@ def load_settings(
         dns_timeout=read.parse("GONDULF_DNS_TIMEOUT", _parse_timeout, 5.0),
         code_expiry=read.parse("GONDULF_CODE_EXPIRY", _int_between(30, MAX_CODE_EXPIRY), 600),
         token_expiry=read.parse("GONDULF_TOKEN_EXPIRY", _int_between(60, 366 * 86400), 3600),
+        refresh_token_expiry=read.parse("GONDULF_REFRESH_TOKEN_EXPIRY",
+                                        _int_between(0, 366 * 86400), 2592000),
+        cleanup_interval=read.parse("GONDULF_CLEANUP_INTERVAL", _int_between(10, 86400), 3600),
         allow_no_pkce=read.parse("GONDULF_ALLOW_NO_PKCE", _parse_bool, False),
         log_level=read.parse("GONDULF_LOG_LEVEL", _choice(LOG_LEVELS, upper=True), "INFO"),
         log_format=read.parse("GONDULF_LOG_FORMAT", _choice(LOG_FORMATS), "text"),

@@ -43,6 +43,7 @@ def test_defaults_match_the_documented_ones() -> None:
     assert settings.dns_nameservers == ()
     assert (settings.code_expiry, settings.token_expiry) == (600, 3600)
     assert not settings.allow_no_pkce
+    assert (settings.refresh_token_expiry, settings.cleanup_interval) == (2592000, 3600)
     assert (settings.log_level, settings.log_format, settings.debug) == ("INFO", "text", False)
 
 
@@ -62,6 +63,8 @@ def test_every_variable_is_read() -> None:
         GONDULF_CODE_EXPIRY="300",
         GONDULF_TOKEN_EXPIRY="7200",
         GONDULF_ALLOW_NO_PKCE="true",
+        GONDULF_REFRESH_TOKEN_EXPIRY="0",
+        GONDULF_CLEANUP_INTERVAL="60",
         GONDULF_LOG_LEVEL="debug",
         GONDULF_LOG_FORMAT="JSON",
         GONDULF_DEBUG="true",
@@ -75,6 +78,7 @@ def test_every_variable_is_read() -> None:
     assert settings.dns_nameservers == (Nameserver("9.9.9.9"), Nameserver("127.0.0.1", 5353))
     assert settings.dns_timeout == 1.5
     assert settings.allow_no_pkce
+    assert (settings.refresh_token_expiry, settings.cleanup_interval) == (0, 60)
     assert (settings.code_expiry, settings.token_expiry) == (300, 7200)
     assert (settings.log_level, settings.log_format, settings.debug) == ("DEBUG", "json", True)
 

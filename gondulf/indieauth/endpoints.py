@@ -7,6 +7,10 @@ from dataclasses import dataclass
 METADATA_PATH = ".well-known/oauth-authorization-server"
 AUTHORIZATION_PATH = "authorize"
 TOKEN_PATH = "token"  # noqa: S105 - a path
+INTROSPECTION_PATH = "introspect"
+REVOCATION_PATH = "revoke"
+USERINFO_PATH = "userinfo"
+GRANTS_PATH = "grants"
 
 
 @dataclass(frozen=True)
@@ -14,6 +18,10 @@ class EndpointUrls:
     metadata: str
     authorization: str
     token: str
+    introspection: str
+    revocation: str
+    userinfo: str
+    grants: str
 
     @classmethod
     def for_issuer(cls, issuer: str) -> EndpointUrls:
@@ -22,6 +30,10 @@ class EndpointUrls:
             metadata=issuer + METADATA_PATH,
             authorization=issuer + AUTHORIZATION_PATH,
             token=issuer + TOKEN_PATH,
+            introspection=issuer + INTROSPECTION_PATH,
+            revocation=issuer + REVOCATION_PATH,
+            userinfo=issuer + USERINFO_PATH,
+            grants=issuer + GRANTS_PATH,
         )
 
     def homepage_links(self) -> dict[str, str]:

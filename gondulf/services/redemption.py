@@ -1,6 +1,6 @@
-"""Redeeming an authorization code (IndieAuth §5.3) at either endpoint.
+"""The token endpoint's grants (IndieAuth §5.3, §5.5) and code redemption at both endpoints.
 
-The code is used up first, in one statement; then client_id, redirect_uri
+A code is used up first, in one statement; then client_id, redirect_uri
 and the PKCE verifier must equal what the authorization request bound to it.
 A code presented twice revokes the tokens it already produced (RFC 6749 §4.1.2).
 """
@@ -11,11 +11,13 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from gondulf.config import Settings
 from gondulf.indieauth import pkce
 from gondulf.indieauth.errors import InvalidGrant, InvalidRequest, UnsupportedGrantType
+from gondulf.indieauth.scopes import parse_scope
 from gondulf.indieauth.urls import InvalidURL, canonical_client_id, canonical_redirect_uri
 from gondulf.services.authorization_codes import AuthorizationCodeStore, CodeGrant
-from gondulf.services.tokens import TokenStore
+from gondulf.services.tokens import IssuedTokens, TokenStore
 from gondulf.storage.database import Database
 
 log = logging.getLogger("gondulf.redemption")
@@ -28,13 +30,20 @@ def _required(params: Mapping[str, str], name: str) -> str:
     return value
 
 
+def _client_id(params: Mapping[str, str]) -> str:
+    try:
+        return canonical_client_id(_required(params, "client_id"))
+    except InvalidURL as exc:
+        raise InvalidRequest(exc.description) from exc
+
+
 async def redeem_code(db: Database, params: Mapping[str, str]) -> CodeGrant:
     grant_type = params.get("grant_type") or "authorization_code"  # older clients send none
     if grant_type != "authorization_code":
-        raise UnsupportedGrantType(f"grant_type {grant_type[:40]!r} is not supported")
+        raise UnsupportedGrantType(f"grant_type {grant_type[:40]!r} is not supported here")
     code = _required(params, "code")
+    client_id = _client_id(params)
     try:
-        client_id = canonical_client_id(_required(params, "client_id"))
         redirect_uri = canonical_redirect_uri(_required(params, "redirect_uri"))
     except InvalidURL as exc:
         raise InvalidRequest(exc.description) from exc
@@ -56,27 +65,46 @@ async def redeem_code(db: Database, params: Mapping[str, str]) -> CodeGrant:
     return grant
 
 
-def profile_response(grant: CodeGrant) -> dict[str, Any]:
+def profile_response(me: str, scope: tuple[str, ...], profile: dict[str, Any] | None
+                     ) -> dict[str, Any]:
     """`me`, and `profile` when the profile scope was granted (§5.3.4)."""
-    body: dict[str, Any] = {"me": grant.me}
-    if "profile" in grant.scope and grant.profile:
-        body["profile"] = {k: v for k, v in grant.profile.items()
-                           if k != "email" or "email" in grant.scope}
+    body: dict[str, Any] = {"me": me}
+    if "profile" in scope and profile:
+        body["profile"] = {k: v for k, v in profile.items() if k != "email" or "email" in scope}
     return body
 
 
-async def token_response(db: Database, grant: CodeGrant, lifetime: int) -> dict[str, Any]:
-    """§5.3.3: an access token, unless no scope was granted."""
+def _token_body(issued: IssuedTokens, lifetime: int) -> dict[str, Any]:
+    record = issued.access
+    body: dict[str, Any] = {
+        "access_token": issued.access_token,
+        "token_type": "Bearer",
+        "scope": " ".join(record.scope),
+        "expires_in": lifetime,
+    }
+    if issued.refresh_token:
+        body["refresh_token"] = issued.refresh_token
+    return {**body, **profile_response(record.me, record.scope, record.profile)}
+
+
+async def token_grant(db: Database, settings: Settings, params: Mapping[str, str]
+                      ) -> dict[str, Any]:
+    """POST /token: `authorization_code` (the default) or `refresh_token`."""
+    store = TokenStore(db)
+    if params.get("grant_type") == "refresh_token":
+        scope = params.get("scope")
+        issued = await store.refresh(
+            _required(params, "refresh_token"), _client_id(params),
+            parse_scope(scope) if scope else None,
+            access_lifetime=settings.token_expiry,
+            refresh_lifetime=settings.refresh_token_expiry)
+        return _token_body(issued, settings.token_expiry)
+    grant = await redeem_code(db, params)
     if not grant.scope:
         raise InvalidGrant("no scope was granted, so no access token can be issued; redeem "
                            "this code at the authorization endpoint instead")
-    issued = await TokenStore(db).issue_access(
-        me=grant.me, client_id=grant.client_id, scope=grant.scope,
-        family_id=grant.code_hash, lifetime=lifetime)
-    return {
-        "access_token": issued.token,
-        "token_type": "Bearer",
-        "scope": " ".join(grant.scope),
-        "expires_in": lifetime,
-        **profile_response(grant),
-    }
+    issued = await store.issue(
+        me=grant.me, client_id=grant.client_id, scope=grant.scope, profile=grant.profile,
+        family_id=grant.code_hash, access_lifetime=settings.token_expiry,
+        refresh_lifetime=settings.refresh_token_expiry or None)
+    return _token_body(issued, settings.token_expiry)

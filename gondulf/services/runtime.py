@@ -18,7 +18,7 @@ from gondulf.services.dns import DnsService, build_resolver
 from gondulf.services.domains import DomainStore
 from gondulf.services.email import EmailSender
 from gondulf.services.fetch import Fetcher, FetchPolicy
-from gondulf.storage.database import Database
+from gondulf.storage.database import Database, server_lock
 from gondulf.storage.migrations import apply_migrations
 
 
@@ -51,11 +51,18 @@ async def open_services(
     *,
     database: bool = True,
     migrate: bool = False,
+    hold_lock: bool = False,
     client_ssl_context: ssl.SSLContext | None = None,
 ) -> AsyncIterator[Services]:
-    """Open what the settings describe; `client_ssl_context` overrides the trusted CAs."""
+    """Open what the settings describe; `client_ssl_context` overrides the trusted CAs.
+
+    `hold_lock` (the server) holds a shared lock on the database for as long as
+    it runs, so `gondulf restore` can tell that a server is using it.
+    """
     async with AsyncExitStack() as stack:
         db = None
+        if hold_lock:
+            stack.enter_context(server_lock(settings.database_path))
         if database:
             db = await Database.open(settings.database_path)
             stack.push_async_callback(db.close)

@@ -10,9 +10,11 @@ WAL lets several server processes and the CLI use the same file at once.
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +23,38 @@ import aiosqlite
 from gondulf.errors import DatabaseError
 
 BUSY_TIMEOUT_MS = 5000
+READ_BUSY_TIMEOUT_MS = 200
 Row = sqlite3.Row
 Params = Sequence[Any] | dict[str, Any]
 
 
+def lock_path(path: Path) -> Path:
+    return path.with_name(path.name + ".lock")
+
+
+@contextmanager
+def server_lock(path: Path, *, exclusive: bool = False) -> Iterator[None]:
+    """A lock beside the database: servers hold it shared, `restore` needs it exclusive.
+
+    Raises DatabaseError at once when it cannot be had.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path(path), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DatabaseError(f"a Gondulf server is using {path}; stop it first") from None
+        yield
+    finally:
+        os.close(fd)
+
+
 class Database:
-    def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
+    def __init__(self, connection: aiosqlite.Connection, path: Path,
+                 reader: sqlite3.Connection | None = None) -> None:
         self._connection = connection
+        self._reader = reader
         self._lock = asyncio.Lock()
         self.path = path
 
@@ -48,11 +75,30 @@ class Database:
         except sqlite3.Error as exc:
             await connection.close()
             raise DatabaseError(f"cannot use the database {path}: {exc}") from exc
-        return cls(connection, path)
+        reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        reader.row_factory = sqlite3.Row
+        reader.execute(f"PRAGMA busy_timeout = {READ_BUSY_TIMEOUT_MS}")
+        reader.execute("PRAGMA query_only = ON")
+        return cls(connection, path, reader)
 
     async def close(self) -> None:
         async with self._lock:
             await self._connection.close()
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
+
+    def read_one(self, sql: str, params: Params = ()) -> Row | None:
+        """An indexed point lookup on the event loop's own thread, for hot paths.
+
+        It sees every committed write at once (WAL), so nothing it answers is
+        stale, and it skips the hop to aiosqlite's worker thread. Use it only
+        for lookups that take microseconds; everything else uses the async methods.
+        """
+        if self._reader is None:
+            raise sqlite3.ProgrammingError("the database is closed")
+        row: Row | None = self._reader.execute(sql, params).fetchone()
+        return row
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; returns the number of rows it changed."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,8 +12,9 @@ from aiohttp import web
 
 from gondulf.config import Settings
 from gondulf.indieauth.endpoints import METADATA_PATH
+from gondulf.services.housekeeping import purge_forever
 from gondulf.services.runtime import open_services
-from gondulf.web import authorize, handlers, metadata, token
+from gondulf.web import authorize, handlers, lifecycle, metadata, token
 from gondulf.web.keys import SERVICES, SETTINGS
 from gondulf.web.middleware import errors, security_headers
 
@@ -26,12 +29,20 @@ def create_app(settings: Settings, *, client_ssl_context: ssl.SSLContext | None 
     app[SETTINGS] = settings
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
-        async with open_services(settings, migrate=True,
+        async with open_services(settings, migrate=True, hold_lock=True,
                                  client_ssl_context=client_ssl_context) as services:
             app[SERVICES] = services
             yield
 
+    async def housekeeping_ctx(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(purge_forever(app[SERVICES].db, settings.cleanup_interval))
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
     app.cleanup_ctx.append(services_ctx)
+    app.cleanup_ctx.append(housekeeping_ctx)
     app.on_response_prepare.append(security_headers)
     app.router.add_get("/", handlers.home)
     app.router.add_get("/health", handlers.health)
@@ -46,5 +57,8 @@ def create_app(settings: Settings, *, client_ssl_context: ssl.SSLContext | None 
     app.router.add_post("/authorize/consent", authorize.consent_post)
     app.router.add_get("/token", token.token_get)
     app.router.add_post("/token", token.token_post)
+    app.router.add_post("/introspect", lifecycle.introspect)
+    app.router.add_post("/revoke", lifecycle.revoke)
+    app.router.add_get("/userinfo", lifecycle.userinfo)
     app.router.add_static("/static/", STATIC_DIR, append_version=True)
     return app

@@ -39,8 +39,10 @@ def oauth_error_response(error: OAuthError) -> web.Response:
     headers = dict(NO_STORE)
     if error.status == 401 or isinstance(error, InsufficientScope):
         description = error.description.replace('"', "'")
-        headers["WWW-Authenticate"] = (f'Bearer error="{error.error}", '
-                                       f'error_description="{description}"')
+        challenge = f'Bearer error="{error.error}", error_description="{description}"'
+        if isinstance(error, InsufficientScope):
+            challenge += ', scope="profile"'
+        headers["WWW-Authenticate"] = challenge
     return json_response(error.body(), status=error.status, headers=headers)
 
 

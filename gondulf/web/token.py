@@ -5,13 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from gondulf.indieauth.errors import InvalidRequest, InvalidToken
-from gondulf.services.redemption import profile_response, redeem_code, token_response
+from gondulf.services.redemption import profile_response, redeem_code, token_grant
 from gondulf.services.tokens import TokenStore
 from gondulf.web.keys import SERVICES
 from gondulf.web.responses import NO_STORE, json_response
 
 
-async def _form(request: web.Request) -> dict[str, str]:
+async def form_of(request: web.Request) -> dict[str, str]:
     if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         raise InvalidRequest("send the parameters as application/x-www-form-urlencoded")
     form = await request.post()
@@ -20,15 +20,19 @@ async def _form(request: web.Request) -> dict[str, str]:
 
 async def authorization_code_post(request: web.Request) -> web.Response:
     """POST /authorize: a profile-only redemption (§5.3.2) → `me` and `profile`."""
-    grant = await redeem_code(request.app[SERVICES].db, await _form(request))
-    return json_response(profile_response(grant), headers=NO_STORE)
+    grant = await redeem_code(request.app[SERVICES].db, await form_of(request))
+    return json_response(profile_response(grant.me, grant.scope, grant.profile),
+                         headers=NO_STORE)
 
 
 async def token_post(request: web.Request) -> web.Response:
-    """POST /token: redeem a code for an access token (§5.3.3)."""
+    """POST /token: a code or refresh token for tokens (§5.3.3, §5.5); legacy revocation."""
     services = request.app[SERVICES]
-    grant = await redeem_code(services.db, await _form(request))
-    body = await token_response(services.db, grant, services.settings.token_expiry)
+    form = await form_of(request)
+    if form.get("action") == "revoke":  # older clients revoke at the token endpoint
+        await TokenStore(services.db).revoke_token(form.get("token", ""))
+        return json_response({}, headers=NO_STORE)
+    body = await token_grant(services.db, services.settings, form)
     return json_response(body, headers=NO_STORE)
 
 

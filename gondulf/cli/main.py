@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from gondulf import __version__
-from gondulf.cli import checks, serve
+from gondulf.cli import admin, checks, serve
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 a check found a problem; 2 wrong arguments; "
@@ -57,6 +57,12 @@ app.command("migrate", epilog=EXIT_CODES_HELP)(checks.migrate)
 app.command("verify-dns", epilog=EXIT_CODES_HELP)(checks.verify_dns)
 app.command("send-test-email", epilog=EXIT_CODES_HELP)(checks.send_test_email)
 app.command("inspect-domain", epilog=EXIT_CODES_HELP)(checks.inspect_domain)
+app.add_typer(admin.tokens_app, name="tokens", epilog=EXIT_CODES_HELP)
+app.add_typer(admin.domains_app, name="domains", epilog=EXIT_CODES_HELP)
+app.add_typer(admin.resource_servers_app, name="resource-servers", epilog=EXIT_CODES_HELP)
+app.command("purge", epilog=EXIT_CODES_HELP)(admin.purge)
+app.command("backup", epilog=EXIT_CODES_HELP)(admin.backup)
+app.command("restore", epilog=EXIT_CODES_HELP)(admin.restore)
 
 
 def main() -> None:

@@ -40,6 +40,17 @@ class DomainStore:
         )
         return DomainRecord(**dict(row)) if row else None
 
+    async def list(self) -> list[DomainRecord]:
+        rows = await self._db.fetchall(
+            "SELECT domain, created_at, last_checked_at, last_verified_at, last_check_result "
+            "FROM domains ORDER BY domain")
+        return [DomainRecord(**dict(row)) for row in rows]
+
+    async def forget(self, domain: str) -> bool:
+        """Drop the remembered DNS check: the next sign-in looks the record up again."""
+        return await self._db.execute("DELETE FROM domains WHERE domain = ?",
+                                      (domain.lower(),)) > 0
+
     async def record_check(self, proof: DomainProof, now: float | None = None) -> None:
         """Store the result of a DNS check; a failed check keeps the last success time."""
         at = int(time.time() if now is None else now)

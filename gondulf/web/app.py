@@ -14,7 +14,7 @@ from gondulf.config import Settings
 from gondulf.indieauth.endpoints import METADATA_PATH
 from gondulf.services.housekeeping import purge_forever
 from gondulf.services.runtime import open_services
-from gondulf.web import authorize, handlers, lifecycle, metadata, token
+from gondulf.web import authorize, grants, handlers, lifecycle, metadata, token
 from gondulf.web.keys import SERVICES, SETTINGS
 from gondulf.web.middleware import errors, security_headers
 
@@ -60,5 +60,8 @@ def create_app(settings: Settings, *, client_ssl_context: ssl.SSLContext | None 
     app.router.add_post("/introspect", lifecycle.introspect)
     app.router.add_post("/revoke", lifecycle.revoke)
     app.router.add_get("/userinfo", lifecycle.userinfo)
+    app.router.add_get("/grants", grants.grants_get)
+    app.router.add_post("/grants/revoke", grants.revoke_post)
+    app.router.add_post("/grants/signout", grants.signout_post)
     app.router.add_static("/static/", STATIC_DIR, append_version=True)
     return app

@@ -15,15 +15,20 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from gondulf.indieauth.clients import redirect_uri_allowed, redirect_uri_needs_client_info
+from gondulf.indieauth.clients import (
+    ClientInfo,
+    redirect_uri_allowed,
+    redirect_uri_needs_client_info,
+)
 from gondulf.indieauth.errors import AccessDenied, OAuthError
-from gondulf.indieauth.request import client_and_redirect, parse_request
+from gondulf.indieauth.request import AuthorizationRequest, client_and_redirect, parse_request
 from gondulf.indieauth.scopes import describe
 from gondulf.indieauth.urls import InvalidURL
 from gondulf.services.clients import ClientInfoService, ClientInfoUnavailable
 from gondulf.services.digests import same
 from gondulf.services.sessions import SESSION_LIFETIME, AuthSession, CodeCheck
 from gondulf.services.signin import SignIn, SignInProblem, expired
+from gondulf.web.grants import is_grants_sign_in, open_grants
 from gondulf.web.keys import SERVICES, SETTINGS
 from gondulf.web.responses import page, problem_page
 
@@ -88,6 +93,13 @@ async def authorize_get(request: web.Request) -> web.StreamResponse:
                                      debug=signin.settings.debug)
     except OAuthError as exc:
         return _error_redirect(signin, redirect_uri, exc, params.get("state"))
+    return await start_sign_in(request, auth_request, client)
+
+
+async def start_sign_in(request: web.Request, auth_request: AuthorizationRequest,
+                        client: ClientInfo | None) -> web.Response:
+    """A new sign-in session, its cookie, and its first page."""
+    signin = _signin(request)
     session_id, session = await signin.sessions.create(auth_request, client)
     if auth_request.me_hint:
         try:
@@ -181,6 +193,8 @@ async def code_post(request: web.Request) -> web.Response:
     if fresh is None:
         raise expired()
     if result == CodeCheck.RIGHT:
+        if is_grants_sign_in(request, fresh):
+            return await open_grants(request, fresh)
         return _consent_page(request, fresh)
     if result == CodeCheck.WRONG:
         left = 3 - fresh.attempts

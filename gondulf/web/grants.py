@@ -1,0 +1,88 @@
+"""GET /grants: the apps a person has signed in to, each of which they can end."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gondulf.indieauth.endpoints import EndpointUrls
+from gondulf.indieauth.scopes import describe
+from gondulf.services.digests import same
+from gondulf.services.grants import (
+    GrantsSession,
+    GrantsSessionStore,
+    grants_client,
+    grants_of,
+    grants_sign_in_request,
+    revoke_grant,
+)
+from gondulf.services.sessions import AuthSession
+from gondulf.services.signin import SignIn, SignInProblem
+from gondulf.web.keys import SERVICES, SETTINGS
+from gondulf.web.responses import page
+
+COOKIE = "gondulf_grants"
+
+
+def is_grants_sign_in(request: web.Request, session: AuthSession) -> bool:
+    urls = EndpointUrls.for_issuer(request.app[SETTINGS].issuer)
+    return session.request.redirect_uri == urls.grants
+
+
+async def open_grants(request: web.Request, session: AuthSession) -> web.Response:
+    """After the emailed code: sign the person in to the grants page."""
+    services = request.app[SERVICES]
+    await SignIn(services).sessions.delete(session)
+    assert session.me is not None
+    session_id = await GrantsSessionStore(services.db).create(session.me)
+    response = web.Response(status=303, headers={"Location": "/grants"})
+    response.set_cookie(COOKIE, session_id, path="/grants", httponly=True, samesite="Lax",
+                        secure=not request.app[SETTINGS].debug)
+    return response
+
+
+async def _grants_session(request: web.Request) -> GrantsSession | None:
+    session_id = request.cookies.get(COOKIE, "")
+    if not session_id:
+        return None
+    return await GrantsSessionStore(request.app[SERVICES].db).get(session_id)
+
+
+async def grants_get(request: web.Request) -> web.Response:
+    session = await _grants_session(request)
+    if session is None:
+        from gondulf.web.authorize import start_sign_in  # the sign-in pages live there
+
+        issuer = request.app[SETTINGS].issuer
+        return await start_sign_in(
+            request, grants_sign_in_request(issuer, EndpointUrls.for_issuer(issuer).grants),
+            grants_client(issuer))
+    grants = await grants_of(request.app[SERVICES].db, session.me)
+    return page(request, "grants.html", title="Your apps", me=session.me, csrf=session.csrf,
+                grants=grants, describe=describe)
+
+
+async def _form_session(request: web.Request) -> tuple[GrantsSession, dict[str, str]]:
+    form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    session = await _grants_session(request)
+    if session is None or not same(form.get("csrf", ""), session.csrf):
+        raise SignInProblem("csrf", "This form has expired",
+                            "Your session on this page ended, or the form came from elsewhere.",
+                            "Open the grants page again.", status=403)
+    return session, form
+
+
+async def revoke_post(request: web.Request) -> web.Response:
+    session, form = await _form_session(request)
+    if not await revoke_grant(request.app[SERVICES].db, session.me, form.get("grant", "")):
+        raise SignInProblem("unknown-grant", "No such grant",
+                            "That grant is not one of yours, or it has already ended.",
+                            status=404)
+    return web.Response(status=303, headers={"Location": "/grants"})
+
+
+async def signout_post(request: web.Request) -> web.Response:
+    session, _ = await _form_session(request)
+    await GrantsSessionStore(request.app[SERVICES].db).end(session)
+    response = web.Response(status=303, headers={"Location": "/"})
+    response.del_cookie(COOKIE, path="/grants")
+    return response

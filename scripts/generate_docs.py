@@ -25,17 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gondulf import __version__  # noqa: E402
+from gondulf.cli.main import command_summaries  # noqa: E402
 from gondulf.config import SETTING_SPECS  # noqa: E402
 
 RELEASE_DATE_EPOCH = "1795737600"  # 2026-11-27, the date printed in the man pages
-SUBCOMMANDS = {
-    "serve": "run the Gondulf IndieAuth server",
-    "check-config": "show Gondulf's effective settings and every problem",
-    "migrate": "apply Gondulf's database migrations",
-    "verify-dns": "check a domain's _gondulf TXT record",
-    "send-test-email": "send a test email with Gondulf's SMTP settings",
-    "inspect-domain": "check that a person's domain is ready to sign in with Gondulf",
-}
 SHELLS = {"bash": "gondulf.bash", "zsh": "_gondulf", "fish": "gondulf.fish"}
 
 
@@ -69,16 +62,15 @@ def man_pages(folder: Path) -> None:
     command = gondulf_command()
     help2man(command, "a self-hosted IndieAuth server", folder / "gondulf.1")
     with tempfile.TemporaryDirectory() as scratch:
-        for sub, description in SUBCOMMANDS.items():
-            wrapper = Path(scratch) / f"gondulf-{sub}"
-            wrapper.write_text(f'#!/bin/sh\nexec "{command}" {sub} "$@"\n')
+        for words, description in command_summaries().items():
+            name = "-".join(words.split())
+            wrapper = Path(scratch) / f"gondulf-{name}"
+            wrapper.write_text(f'#!/bin/sh\nexec "{command}" {words} "$@"\n')
             wrapper.chmod(0o755)
-            page = folder / f"gondulf-{sub}.1"
+            page = folder / f"gondulf-{name}.1"
             help2man(str(wrapper), description, page)
             # the page describes the command as people type it
-            text = page.read_text().replace(f"gondulf-{sub}", f"gondulf {sub}")
-            text = text.replace(f'.TH "GONDULF {sub.upper()}"', f'.TH "GONDULF-{sub.upper()}"')
-            page.write_text(text)
+            page.write_text(page.read_text().replace(f"gondulf-{name}", f"gondulf {words}"))
 
 
 def completions(folder: Path) -> None:

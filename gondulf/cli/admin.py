@@ -130,7 +130,7 @@ def tokens_list(
 
 @tokens_app.command("revoke")
 def tokens_revoke(
-    token_id: Annotated[str | None, typer.Argument(metavar="[ID]",
+    token_id: Annotated[str | None, typer.Argument(metavar="ID",
                                                    help="The token's ID (gondulf tokens list).")
                         ] = None,
     me: Annotated[str | None, typer.Option("--me", metavar="DOMAIN",

@@ -67,3 +67,22 @@ app.command("restore", epilog=EXIT_CODES_HELP)(admin.restore)
 
 def main() -> None:
     app(prog_name="gondulf")
+
+
+def command_summaries() -> dict[str, str]:
+    """Every command and subcommand as typed ("tokens list") with its one-line summary."""
+    found: dict[str, str] = {}
+
+    def summary(doc: str | None) -> str:
+        return (doc or "").strip().splitlines()[0].rstrip(".") if doc else ""
+
+    for command in app.registered_commands:
+        assert command.name and command.callback
+        found[command.name] = summary(command.callback.__doc__)
+    for group in app.registered_groups:
+        assert group.name and group.typer_instance
+        found[group.name] = summary(group.typer_instance.info.help)
+        for command in group.typer_instance.registered_commands:
+            assert command.name and command.callback
+            found[f"{group.name} {command.name}"] = summary(command.callback.__doc__)
+    return found

@@ -25,6 +25,7 @@ class CodeGrant:
     scope: tuple[str, ...]
     code_challenge: str | None
     profile: dict[str, Any] | None
+    client_name: str | None
     expired: bool
     already_used: bool
 
@@ -35,16 +36,16 @@ class AuthorizationCodeStore:
 
     async def issue(self, request: AuthorizationRequest, me: str, scope: tuple[str, ...],
                     profile: dict[str, Any] | None, lifetime: int,
-                    now: float | None = None) -> str:
+                    client_name: str | None = None, now: float | None = None) -> str:
         at = int(time.time() if now is None else now)
         code = new_secret()
         await self._db.execute(
             "INSERT INTO authorization_codes (code_hash, client_id, redirect_uri, me, scope, "
-            "code_challenge, code_challenge_method, profile, created_at, expires_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "code_challenge, code_challenge_method, profile, client_name, created_at, "
+            "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (token_digest(code), request.client_id, request.redirect_uri, me, " ".join(scope),
              request.code_challenge, request.code_challenge_method,
-             json.dumps(profile) if profile else None, at, at + lifetime),
+             json.dumps(profile) if profile else None, client_name, at, at + lifetime),
         )
         return code
 
@@ -75,6 +76,7 @@ def _grant(row: Any, *, expired: bool, used: bool) -> CodeGrant:
         scope=tuple(row["scope"].split()),
         code_challenge=row["code_challenge"],
         profile=json.loads(row["profile"]) if row["profile"] else None,
+        client_name=row["client_name"],
         expired=expired,
         already_used=used,
     )

@@ -83,9 +83,7 @@ async def grants_of(db: Database, me: str) -> list[Grant]:
     grants = []
     for family_id, tokens in families.items():
         first = tokens[0]
-        row = await db.fetchone("SELECT info FROM client_cache WHERE client_id = ?",
-                                (first.client_id,))
-        name = ClientInfo.from_json(row["info"]).name if row else None
+        name = next((t.client_name for t in tokens if t.client_name), None)
         used = [t.last_used_at for t in tokens if t.last_used_at is not None]
         grants.append(Grant(family_id, first.client_id, name,
                             tuple(dict.fromkeys(s for t in tokens for s in t.scope)),

@@ -106,5 +106,5 @@ async def token_grant(db: Database, settings: Settings, params: Mapping[str, str
     issued = await store.issue(
         me=grant.me, client_id=grant.client_id, scope=grant.scope, profile=grant.profile,
         family_id=grant.code_hash, access_lifetime=settings.token_expiry,
-        refresh_lifetime=settings.refresh_token_expiry or None)
+        refresh_lifetime=settings.refresh_token_expiry or None, client_name=grant.client_name)
     return _token_body(issued, settings.token_expiry)

@@ -146,7 +146,8 @@ class SignIn:
         if "email" in scope and session.email:
             profile["email"] = session.email
         code = await self.codes.issue(request, session.me, scope, profile,
-                                      self.settings.code_expiry)
+                                      self.settings.code_expiry,
+                                      client_name=session.client.name if session.client else None)
         await self.sessions.delete(session)
         log.info("sign-in approved for %s to %s", session.me, request.client_id)
         return self.response_url(request.redirect_uri, {"code": code, "state": request.state})

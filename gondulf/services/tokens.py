@@ -19,8 +19,8 @@ from gondulf.services.digests import new_secret, token_digest
 from gondulf.storage.database import Database, Row
 
 LAST_USED_RESOLUTION = 60  # seconds between writes of a token's last_used_at
-COLUMNS = ("id, kind, family_id, me, client_id, scope, profile, created_at, expires_at, "
-           "last_used_at, revoked_at, rotated_at")
+COLUMNS = ("id, kind, family_id, me, client_id, client_name, scope, profile, created_at, "
+           "expires_at, last_used_at, revoked_at, rotated_at")
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class TokenRecord:
     profile: dict[str, Any] | None
     created_at: int
     expires_at: int | None
+    client_name: str | None = None
     last_used_at: int | None = None
     revoked_at: int | None = None
     rotated_at: int | None = None
@@ -56,8 +57,8 @@ def _record(row: Row) -> TokenRecord:
         client_id=row["client_id"], scope=tuple(row["scope"].split()),
         profile=json.loads(row["profile"]) if row["profile"] else None,
         created_at=row["created_at"], expires_at=row["expires_at"],
-        last_used_at=row["last_used_at"], revoked_at=row["revoked_at"],
-        rotated_at=row["rotated_at"])
+        client_name=row["client_name"], last_used_at=row["last_used_at"],
+        revoked_at=row["revoked_at"], rotated_at=row["rotated_at"])
 
 
 class TokenStore:
@@ -67,28 +68,28 @@ class TokenStore:
     async def issue(self, *, me: str, client_id: str, scope: tuple[str, ...],
                     profile: dict[str, Any] | None, family_id: str, access_lifetime: int,
                     refresh_lifetime: int | None, parent_id: str | None = None,
-                    now: float | None = None) -> IssuedTokens:
+                    client_name: str | None = None, now: float | None = None) -> IssuedTokens:
         """An access token, and a refresh token beside it when `refresh_lifetime` is set."""
         at = int(time.time() if now is None else now)
         access_token = new_secret()
         access = TokenRecord(new_secret()[:16], "access", family_id, me, client_id, scope,
-                             profile, at, at + access_lifetime)
+                             profile, at, at + access_lifetime, client_name)
         rows = [(access, access_token, parent_id)]
         refresh_token = None
         if refresh_lifetime:
             refresh_token = new_secret()
             refresh = TokenRecord(new_secret()[:16], "refresh", family_id, me, client_id, scope,
-                                  profile, at, at + refresh_lifetime)
+                                  profile, at, at + refresh_lifetime, client_name)
             rows.append((refresh, refresh_token, parent_id))
         async with self._db.transaction() as tx:
             for record, token, parent in rows:
                 await tx.execute(
                     "INSERT INTO tokens (id, token_hash, kind, family_id, parent_id, me, "
-                    "client_id, scope, profile, created_at, expires_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "client_id, client_name, scope, profile, created_at, expires_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (record.id, token_digest(token), record.kind, family_id, parent, me,
-                     client_id, " ".join(scope), json.dumps(profile) if profile else None,
-                     at, record.expires_at))
+                     client_id, client_name, " ".join(scope),
+                     json.dumps(profile) if profile else None, at, record.expires_at))
         return IssuedTokens(access_token, access, refresh_token)
 
     def lookup(self, token: str) -> TokenRecord | None:
@@ -136,7 +137,8 @@ class TokenStore:
         return await self.issue(
             me=record.me, client_id=record.client_id, scope=granted, profile=record.profile,
             family_id=record.family_id, access_lifetime=access_lifetime,
-            refresh_lifetime=refresh_lifetime, parent_id=record.id, now=at)
+            refresh_lifetime=refresh_lifetime, parent_id=record.id,
+            client_name=record.client_name, now=at)
 
     async def revoke_token(self, token: str, now: float | None = None) -> bool:
         """RFC 7009: revoke an access or refresh token; a refresh token takes its family."""

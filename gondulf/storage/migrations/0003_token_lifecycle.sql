@@ -3,6 +3,8 @@
 
 ALTER TABLE tokens ADD COLUMN rotated_at INTEGER;   -- a refresh token exchanged for a new one
 ALTER TABLE tokens ADD COLUMN profile TEXT;         -- JSON profile granted with the token
+ALTER TABLE tokens ADD COLUMN client_name TEXT;     -- the app's name when it was granted
+ALTER TABLE authorization_codes ADD COLUMN client_name TEXT;
 
 CREATE TABLE resource_servers (
     id TEXT PRIMARY KEY,

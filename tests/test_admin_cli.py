@@ -1,0 +1,290 @@
+"""Administration commands against a real database, through the `gondulf` console script."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestServer
+from conftest import CliResult
+
+from gondulf.config import load_settings
+from gondulf.services.dns import DomainProof, LookupStatus, TxtResult
+from gondulf.services.domains import DomainStore
+from gondulf.services.housekeeping import purge, purge_forever
+from gondulf.services.tokens import IssuedTokens, TokenStore
+from gondulf.storage.database import Database
+from gondulf.storage.migrations import apply_migrations
+from gondulf.web.app import create_app
+
+Cli = Callable[..., Awaitable[CliResult]]
+
+
+async def open_db(env: dict[str, str]) -> Database:
+    db = await Database.open(load_settings(env, env_file=None).database_path)
+    await apply_migrations(db)
+    return db
+
+
+async def issue(db: Database, me: str = "https://jane.test/",
+                client_id: str = "https://app.test/", family: str = "f1",
+                refresh: bool = True) -> IssuedTokens:
+    return await TokenStore(db).issue(me=me, client_id=client_id, scope=("create",),
+                                      profile=None, family_id=family, access_lifetime=3600,
+                                      refresh_lifetime=86400 if refresh else None)
+
+
+@pytest.fixture
+async def seeded(env: dict[str, str]) -> dict[str, IssuedTokens]:
+    db = await open_db(env)
+    try:
+        return {
+            "jane": await issue(db, family="f-jane"),
+            "jane-other-app": await issue(db, client_id="https://other.test/", family="f-j2"),
+            "bob": await issue(db, me="https://bob.test/", family="f-bob", refresh=False),
+        }
+    finally:
+        await db.close()
+
+
+async def live(env: dict[str, str], token: str) -> bool:
+    db = await open_db(env)
+    try:
+        return await TokenStore(db).verify(token) is not None
+    finally:
+        await db.close()
+
+
+# -- tokens ------------------------------------------------------------------------------------
+
+async def test_tokens_list_filters(cli: Cli, env: dict[str, str],
+                                   seeded: dict[str, IssuedTokens]) -> None:
+    everything = json.loads((await cli("tokens", "list", "--json", env=env)).stdout)
+    assert len(everything) == 5  # three access tokens, two refresh tokens
+    jane = json.loads((await cli("tokens", "list", "--me", "jane.test", "--json", env=env)).stdout)
+    assert {t["me"] for t in jane} == {"https://jane.test/"} and len(jane) == 4
+    app = json.loads((await cli("tokens", "list", "--client", "https://app.test", "--json",
+                                env=env)).stdout)
+    assert {t["client_id"] for t in app} == {"https://app.test/"}
+    table = await cli("tokens", "list", env=env)
+    assert table.code == 0 and "5 token(s)" in table.stdout and "active" in table.stdout
+
+
+async def test_tokens_revoke_by_id_takes_a_refresh_tokens_family(
+    cli: Cli, env: dict[str, str], seeded: dict[str, IssuedTokens]
+) -> None:
+    tokens = json.loads((await cli("tokens", "list", "--me", "jane.test", "--client",
+                                   "https://app.test/", "--json", env=env)).stdout)
+    refresh = next(t for t in tokens if t["kind"] == "refresh")
+    result = await cli("tokens", "revoke", refresh["id"], "--yes", env=env)
+    assert result.code == 0 and "Revoked 2 token(s)" in result.stdout
+    assert not await live(env, seeded["jane"].access_token)
+    assert await live(env, seeded["jane-other-app"].access_token)
+    listed = json.loads((await cli("tokens", "list", "--all", "--json", env=env)).stdout)
+    assert sum(t["status"] == "revoked" for t in listed) == 2
+
+
+async def test_tokens_revoke_by_domain(cli: Cli, env: dict[str, str],
+                                       seeded: dict[str, IssuedTokens]) -> None:
+    result = await cli("tokens", "revoke", "--me", "jane.test", "--yes", "--json", env=env)
+    assert json.loads(result.stdout) == {"revoked": 4}
+    assert await live(env, seeded["bob"].access_token)
+
+
+async def test_tokens_revoke_asks_for_confirmation(cli: Cli, env: dict[str, str],
+                                                   seeded: dict[str, IssuedTokens]) -> None:
+    result = await cli("tokens", "revoke", "--client", "https://app.test/", env=env)
+    assert result.code == 2
+    assert "add --yes" in result.stderr
+    assert await live(env, seeded["jane"].access_token)
+
+
+@pytest.mark.parametrize("args", [[], ["some-id", "--me", "jane.test"], ["--client", "nope"]])
+async def test_tokens_revoke_argument_errors(cli: Cli, env: dict[str, str],
+                                             args: list[str]) -> None:
+    result = await cli("tokens", "revoke", *args, "--yes", env=env)
+    assert result.code == 2
+    assert result.stderr.startswith("gondulf: error: ") and "Traceback" not in result.stderr
+
+
+async def test_tokens_revoke_unknown_id(cli: Cli, env: dict[str, str],
+                                        seeded: dict[str, IssuedTokens]) -> None:
+    result = await cli("tokens", "revoke", "no-such-id", "--yes", env=env)
+    assert result.code == 2 and "no token has the ID" in result.stderr
+
+
+# -- domains -----------------------------------------------------------------------------------
+
+async def test_domains_list_and_forget(cli: Cli, env: dict[str, str],
+                                       seeded: dict[str, IssuedTokens]) -> None:
+    db = await open_db(env)
+    proof = DomainProof("jane.test", TxtResult("_gondulf.jane.test", LookupStatus.FOUND,
+                                               ("gondulf-verify-domain",)))
+    await DomainStore(db).record_check(proof)
+    await db.close()
+    listed = json.loads((await cli("domains", "list", "--json", env=env)).stdout)
+    assert [d["domain"] for d in listed] == ["jane.test"]
+    assert "jane.test" in (await cli("domains", "list", env=env)).stdout
+    result = await cli("domains", "forget", "jane.test", "--yes", "--json", env=env)
+    assert json.loads(result.stdout) == {"domain": "jane.test", "forgotten": True,
+                                         "revoked": 4}
+    assert json.loads((await cli("domains", "list", "--json", env=env)).stdout) == []
+    assert not await live(env, seeded["jane"].access_token)
+    assert await live(env, seeded["bob"].access_token)
+
+
+async def test_forgetting_an_unknown_domain(cli: Cli, env: dict[str, str]) -> None:
+    result = await cli("domains", "forget", "nobody.test", "--yes", env=env)
+    assert result.code == 1 and "knows nothing about nobody.test" in result.stderr
+
+
+# -- resource servers --------------------------------------------------------------------------
+
+async def test_resource_servers_add_list_remove(cli: Cli, env: dict[str, str]) -> None:
+    added = json.loads((await cli("resource-servers", "add", "micropub", "--json",
+                                  env=env)).stdout)
+    assert added["name"] == "micropub" and added["credential"].startswith("grs_")
+    listed = await cli("resource-servers", "list", "--json", env=env)
+    assert [s["name"] for s in json.loads(listed.stdout)] == ["micropub"]
+    assert added["credential"] not in listed.stdout
+    duplicate = await cli("resource-servers", "add", "micropub", env=env)
+    assert duplicate.code == 2 and "already exists" in duplicate.stderr
+    assert (await cli("resource-servers", "remove", "micropub", env=env)).code == 0
+    gone = await cli("resource-servers", "remove", "micropub", env=env)
+    assert gone.code == 1 and "no resource server" in gone.stderr
+
+
+async def test_resource_server_credential_is_shown_once_in_the_report(
+    cli: Cli, env: dict[str, str]
+) -> None:
+    result = await cli("resource-servers", "add", "reader", env=env)
+    assert result.code == 0 and "shown only this once" in result.stdout
+    assert "grs_" in result.stdout
+
+
+# -- purge -------------------------------------------------------------------------------------
+
+async def test_purge_removes_only_what_has_expired(db: Database) -> None:
+    store = TokenStore(db)
+    now = 2_000_000_000
+    await store.issue(me="https://jane.test/", client_id="https://app.test/", scope=("x",),
+                      profile=None, family_id="old", access_lifetime=10, refresh_lifetime=None,
+                      now=now - 3 * 86400)
+    fresh = await store.issue(me="https://jane.test/", client_id="https://app.test/",
+                              scope=("x",), profile=None, family_id="new", access_lifetime=3600,
+                              refresh_lifetime=None, now=now)
+    await db.execute("INSERT INTO rate_limits VALUES ('codes-sent:a', ?, 1)", (now - 2 * 86400,))
+    await db.execute("INSERT INTO rate_limits VALUES ('codes-sent:a', ?, 1)", (now - 60,))
+    removed = await purge(db, now=now)
+    assert removed["tokens"] == 1 and removed["rate-limit counters"] == 1
+    assert await store.verify(fresh.access_token, now=now) is not None
+
+
+async def test_recently_revoked_tokens_are_kept_a_day(db: Database) -> None:
+    store = TokenStore(db)
+    now = 2_000_000_000
+    await store.issue(me="https://jane.test/", client_id="https://app.test/", scope=("x",),
+                      profile=None, family_id="f", access_lifetime=3600, refresh_lifetime=None,
+                      now=now)
+    await store.revoke_family("f", now=now)
+    assert (await purge(db, now=now + 3600))["tokens"] == 0
+    assert (await purge(db, now=now + 2 * 86400))["tokens"] == 1
+
+
+async def test_background_purge_runs_on_its_interval(db: Database) -> None:
+    await db.execute("INSERT INTO rate_limits VALUES ('x', 1, 1)")
+    task = asyncio.create_task(purge_forever(db, 0.05))
+    await asyncio.sleep(0.3)
+    task.cancel()
+    assert await db.fetchall("SELECT * FROM rate_limits") == []
+
+
+async def test_purge_command(cli: Cli, env: dict[str, str]) -> None:
+    result = await cli("purge", "--json", env=env)
+    assert result.code == 0 and json.loads(result.stdout)["tokens"] == 0
+
+
+# -- backup and restore ------------------------------------------------------------------------
+
+async def test_backup_while_a_writer_is_busy(cli: Cli, env: dict[str, str],
+                                             tmp_path: Path) -> None:
+    db = await open_db(env)
+    stop = asyncio.Event()
+    written = 0
+
+    async def writer() -> None:
+        nonlocal written
+        while not stop.is_set():
+            await db.execute("INSERT INTO rate_limits VALUES (?, 0, 1)", (f"w{written}",))
+            written += 1
+
+    task = asyncio.create_task(writer())
+    try:
+        await asyncio.sleep(0.2)
+        result = await cli("backup", str(tmp_path / "copy.db"), "--json", env=env)
+    finally:
+        stop.set()
+        await task
+        await db.close()
+    assert result.code == 0, result.stderr
+    assert json.loads(result.stdout)["integrity"] == "ok"
+    with sqlite3.connect(tmp_path / "copy.db") as copy:
+        assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        copied = copy.execute("SELECT count(*) FROM rate_limits").fetchone()[0]
+    assert 0 < copied <= written
+
+
+async def test_backup_refuses_to_overwrite(cli: Cli, env: dict[str, str], tmp_path: Path) -> None:
+    await (await open_db(env)).close()
+    (tmp_path / "exists.db").write_text("precious")
+    result = await cli("backup", str(tmp_path / "exists.db"), env=env)
+    assert result.code == 2 and "already exists" in result.stderr
+    assert (tmp_path / "exists.db").read_text() == "precious"
+
+
+async def test_restore_refuses_while_a_server_holds_the_database(
+    cli: Cli, env: dict[str, str], tmp_path: Path
+) -> None:
+    await (await open_db(env)).close()
+    assert (await cli("backup", str(tmp_path / "copy.db"), env=env)).code == 0
+    server = TestServer(create_app(load_settings(env, env_file=None)))
+    await server.start_server()
+    try:
+        result = await cli("restore", str(tmp_path / "copy.db"), "--yes", env=env)
+    finally:
+        await server.close()
+    assert result.code == 4 and "stop it first" in result.stderr
+
+
+async def test_restore_brings_back_the_backup_and_keeps_the_old_database(
+    cli: Cli, env: dict[str, str], tmp_path: Path
+) -> None:
+    db = await open_db(env)
+    await db.execute("INSERT INTO rate_limits VALUES ('before', 0, 1)")
+    await db.close()
+    await cli("backup", str(tmp_path / "copy.db"), env=env)
+    db = await open_db(env)
+    await db.execute("INSERT INTO rate_limits VALUES ('after', 0, 1)")
+    await db.close()
+    result = await cli("restore", str(tmp_path / "copy.db"), "--yes", "--json", env=env)
+    assert result.code == 0, result.stderr
+    kept = Path(json.loads(result.stdout)["previous"])
+    db = await open_db(env)
+    rows = await db.fetchall("SELECT bucket FROM rate_limits")
+    await db.close()
+    assert [r["bucket"] for r in rows] == ["before"]
+    with sqlite3.connect(kept) as old:
+        assert {r[0] for r in old.execute("SELECT bucket FROM rate_limits")} == {"before",
+                                                                                 "after"}
+
+
+async def test_restore_refuses_a_file_that_is_not_a_backup(
+    cli: Cli, env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "junk.db").write_bytes(b"junk" * 100)
+    result = await cli("restore", str(tmp_path / "junk.db"), "--yes", env=env)
+    assert result.code == 2 and "not a Gondulf database backup" in result.stderr

@@ -1,0 +1,86 @@
+"""The grants page end to end: sign in with the same proof, see apps, end their access."""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import ClientResponse
+from support.signin import World
+
+
+async def open_grants(world: World) -> ClientResponse:
+    """Sign in to the grants page as the person of the world's homepage."""
+    response = await world.gondulf.get("/grants", allow_redirects=False)
+    page = await response.text()
+    assert "Your website address" in page and "Your grants on this server" in page
+    response = await world.post("/authorize/website", page, me=world.me)
+    response = await world.post("/authorize/code", await response.text(),
+                                code=world.last_code())
+    assert response.status == 303 and response.headers["Location"] == "/grants"
+    assert "Secure" not in response.headers["Set-Cookie"]  # development mode
+    return await world.gondulf.get("/grants")
+
+
+async def token_for_app(world: World) -> str:
+    query = await world.sign_in()
+    body = await (await world.redeem("/token", query["code"])).json()
+    return str(body["access_token"])
+
+
+async def active(world: World, token: str) -> bool:
+    response = await world.gondulf.post("/introspect", data={"token": token},
+                                        headers={"Authorization": f"Bearer {token}"})
+    return bool((await response.json())["active"])
+
+
+async def test_grants_page_lists_apps_and_ends_access(world: World) -> None:
+    token = await token_for_app(world)
+    response = await open_grants(world)
+    page = await response.text()
+    assert response.status == 200 and "Your apps" in page
+    assert "Quill" in page and world.client_id in page
+    assert "Publish new posts on your website" in page
+    assert "last used" in page
+    grant = re.search(r'name="grant" value="([^"]+)"', page)
+    assert grant
+    response = await world.post("/grants/revoke", page, grant=grant.group(1))
+    assert response.status == 303
+    assert not await active(world, token)
+    assert "No app has access right now." in await (await world.gondulf.get("/grants")).text()
+
+
+async def test_grants_sign_in_needs_the_emailed_code(world: World) -> None:
+    response = await world.gondulf.get("/grants")
+    page = await response.text()
+    response = await world.post("/authorize/website", page, me=world.me)
+    response = await world.post("/authorize/code", await response.text(), code="000000x")
+    assert response.status == 400
+    assert "Your apps" not in await (await world.gondulf.get("/grants")).text()
+
+
+async def test_someone_elses_grant_cannot_be_ended(world: World) -> None:
+    token = await token_for_app(world)
+    response = await open_grants(world)
+    response = await world.post("/grants/revoke", await response.text(), grant="other-family")
+    assert response.status == 404
+    assert await active(world, token)
+
+
+async def test_grants_forms_check_csrf(world: World) -> None:
+    token = await token_for_app(world)
+    response = await open_grants(world)
+    page = re.sub(r'name="csrf" value="[^"]+"', 'name="csrf" value="forged"',
+                  await response.text())
+    grant = re.search(r'name="grant" value="([^"]+)"', page)
+    assert grant
+    response = await world.post("/grants/revoke", page, grant=grant.group(1))
+    assert response.status == 403
+    assert await active(world, token)
+
+
+async def test_sign_out_ends_the_grants_session(world: World) -> None:
+    response = await open_grants(world)
+    response = await world.post("/grants/signout", await response.text())
+    assert response.status == 303
+    page = await (await world.gondulf.get("/grants")).text()
+    assert "Your website address" in page

@@ -11,6 +11,8 @@ from support.signin import World
 async def open_grants(world: World) -> ClientResponse:
     """Sign in to the grants page as the person of the world's homepage."""
     response = await world.gondulf.get("/grants", allow_redirects=False)
+    assert response.status == 303 and response.headers["Location"] == "/authorize/grants"
+    response = await world.gondulf.get("/grants")
     page = await response.text()
     assert "Your website address" in page and "Your grants on this server" in page
     response = await world.post("/authorize/website", page, me=world.me)

@@ -74,6 +74,11 @@ def _domain_of_me(me: str) -> str:
     return domain_of(me)
 
 
+def _domain_argument(text: str) -> str:
+    """`Example.com`, `https://example.com/` → `example.com`."""
+    return text.strip().lower().removeprefix("https://").removeprefix("http://").strip("/")
+
+
 def _client_filter(client: str | None) -> str | None:
     from gondulf.indieauth.urls import InvalidURL, canonical_client_id
 
@@ -92,7 +97,7 @@ async def _find_tokens(services: Services, me: str | None, client: str | None,
     records = await TokenStore(services.db).find(client_id=client,
                                                   include_inactive=include_inactive)
     if me is not None:
-        domain = me.lower().removeprefix("https://").removeprefix("http://").strip("/")
+        domain = _domain_argument(me)
         records = [r for r in records if _domain_of_me(r.me) == domain]
     return records
 
@@ -197,7 +202,7 @@ def domains_forget(
     """Drop a domain's remembered DNS check and revoke all its tokens."""
     from gondulf.services.tokens import TokenStore
 
-    name = domain.lower().removeprefix("https://").removeprefix("http://").strip("/")
+    name = _domain_argument(domain)
 
     async def work(services: Services) -> tuple[bool, int]:
         record = await services.domains.get(name)

@@ -50,6 +50,7 @@ def create_app(settings: Settings, *, client_ssl_context: ssl.SSLContext | None 
     app.router.add_get("/authorize", authorize.authorize_get)
     app.router.add_post("/authorize", token.authorization_code_post)
     app.router.add_get("/authorize/website", authorize.website_get)
+    app.router.add_get("/authorize/grants", authorize.grants_sign_in)
     app.router.add_post("/authorize/website", authorize.website_post)
     app.router.add_post("/authorize/email", authorize.email_post)
     app.router.add_post("/authorize/code", authorize.code_post)

@@ -20,12 +20,14 @@ from gondulf.indieauth.clients import (
     redirect_uri_allowed,
     redirect_uri_needs_client_info,
 )
+from gondulf.indieauth.endpoints import EndpointUrls
 from gondulf.indieauth.errors import AccessDenied, OAuthError
 from gondulf.indieauth.request import AuthorizationRequest, client_and_redirect, parse_request
 from gondulf.indieauth.scopes import describe
 from gondulf.indieauth.urls import InvalidURL
 from gondulf.services.clients import ClientInfoService, ClientInfoUnavailable
 from gondulf.services.digests import same
+from gondulf.services.grants import grants_client, grants_sign_in_request
 from gondulf.services.sessions import SESSION_LIFETIME, AuthSession, CodeCheck
 from gondulf.services.signin import SignIn, SignInProblem, expired
 from gondulf.web.grants import is_grants_sign_in, open_grants
@@ -94,6 +96,14 @@ async def authorize_get(request: web.Request) -> web.StreamResponse:
     except OAuthError as exc:
         return _error_redirect(signin, redirect_uri, exc, params.get("state"))
     return await start_sign_in(request, auth_request, client)
+
+
+async def grants_sign_in(request: web.Request) -> web.Response:
+    """GET /authorize/grants: the sign-in to Gondulf itself that opens the grants page."""
+    issuer = request.app[SETTINGS].issuer
+    grants_url = EndpointUrls.for_issuer(issuer).grants
+    return await start_sign_in(request, grants_sign_in_request(issuer, grants_url),
+                               grants_client(issuer))
 
 
 async def start_sign_in(request: web.Request, auth_request: AuthorizationRequest,

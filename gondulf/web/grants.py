@@ -7,14 +7,7 @@ from aiohttp import web
 from gondulf.indieauth.endpoints import EndpointUrls
 from gondulf.indieauth.scopes import describe
 from gondulf.services.digests import same
-from gondulf.services.grants import (
-    GrantsSession,
-    GrantsSessionStore,
-    grants_client,
-    grants_of,
-    grants_sign_in_request,
-    revoke_grant,
-)
+from gondulf.services.grants import GrantsSession, GrantsSessionStore, grants_of, revoke_grant
 from gondulf.services.sessions import AuthSession
 from gondulf.services.signin import SignIn, SignInProblem
 from gondulf.web.keys import SERVICES, SETTINGS
@@ -49,13 +42,8 @@ async def _grants_session(request: web.Request) -> GrantsSession | None:
 
 async def grants_get(request: web.Request) -> web.Response:
     session = await _grants_session(request)
-    if session is None:
-        from gondulf.web.authorize import start_sign_in  # the sign-in pages live there
-
-        issuer = request.app[SETTINGS].issuer
-        return await start_sign_in(
-            request, grants_sign_in_request(issuer, EndpointUrls.for_issuer(issuer).grants),
-            grants_client(issuer))
+    if session is None:  # sign in first, with the same proof as any sign-in
+        return web.Response(status=303, headers={"Location": "/authorize/grants"})
     grants = await grants_of(request.app[SERVICES].db, session.me)
     return page(request, "grants.html", title="Your apps", me=session.me, csrf=session.csrf,
                 grants=grants, describe=describe)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import sqlite3
 from pathlib import Path
@@ -255,3 +256,14 @@ async def test_token_use_is_recorded_for_the_grants_page(world: World, tmp_path:
         used = connection.execute(
             "SELECT last_used_at FROM tokens WHERE kind = 'access'").fetchone()[0]
     assert used is not None
+
+
+async def test_concurrent_use_of_one_refresh_token_is_reuse(world: World) -> None:
+    first = await tokens(world)
+    responses = await asyncio.gather(*(refresh(world, first["refresh_token"]) for _ in range(3)))
+    statuses = sorted(r.status for r in responses)
+    assert statuses.count(200) <= 1 and statuses.count(400) >= 2
+    # whoever won, the refresh token was presented more than once: the family is revoked
+    for response in responses:
+        if response.status == 200:
+            assert not await is_active(world, (await response.json())["access_token"])

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gondulf.indieauth.errors import InvalidGrant, InvalidScope
 from gondulf.services.digests import new_secret, token_digest
-from gondulf.storage.database import Database, Row
+from gondulf.storage.database import Database, Row, Transaction
 
 LAST_USED_RESOLUTION = 60  # seconds between writes of a token's last_used_at
 COLUMNS = ("id, kind, family_id, me, client_id, client_name, scope, profile, created_at, "
@@ -67,29 +67,35 @@ class TokenStore:
 
     async def issue(self, *, me: str, client_id: str, scope: tuple[str, ...],
                     profile: dict[str, Any] | None, family_id: str, access_lifetime: int,
-                    refresh_lifetime: int | None, parent_id: str | None = None,
-                    client_name: str | None = None, now: float | None = None) -> IssuedTokens:
+                    refresh_lifetime: int | None, client_name: str | None = None,
+                    now: float | None = None) -> IssuedTokens:
         """An access token, and a refresh token beside it when `refresh_lifetime` is set."""
-        at = int(time.time() if now is None else now)
+        template = TokenRecord("", "access", family_id, me, client_id, scope, profile,
+                               int(time.time() if now is None else now), None, client_name)
+        async with self._db.transaction() as tx:
+            return await self._insert(tx, template, access_lifetime, refresh_lifetime, None)
+
+    async def _insert(self, tx: Transaction, template: TokenRecord, access_lifetime: int,
+                      refresh_lifetime: int | None, parent_id: str | None) -> IssuedTokens:
+        at = template.created_at
         access_token = new_secret()
-        access = TokenRecord(new_secret()[:16], "access", family_id, me, client_id, scope,
-                             profile, at, at + access_lifetime, client_name)
-        rows = [(access, access_token, parent_id)]
+        access = replace(template, id=new_secret()[:16], kind="access",
+                         expires_at=at + access_lifetime)
+        rows = [(access, access_token)]
         refresh_token = None
         if refresh_lifetime:
             refresh_token = new_secret()
-            refresh = TokenRecord(new_secret()[:16], "refresh", family_id, me, client_id, scope,
-                                  profile, at, at + refresh_lifetime, client_name)
-            rows.append((refresh, refresh_token, parent_id))
-        async with self._db.transaction() as tx:
-            for record, token, parent in rows:
-                await tx.execute(
-                    "INSERT INTO tokens (id, token_hash, kind, family_id, parent_id, me, "
-                    "client_id, client_name, scope, profile, created_at, expires_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (record.id, token_digest(token), record.kind, family_id, parent, me,
-                     client_id, client_name, " ".join(scope),
-                     json.dumps(profile) if profile else None, at, record.expires_at))
+            rows.append((replace(template, id=new_secret()[:16], kind="refresh",
+                                 expires_at=at + refresh_lifetime), refresh_token))
+        for record, token in rows:
+            await tx.execute(
+                "INSERT INTO tokens (id, token_hash, kind, family_id, parent_id, me, "
+                "client_id, client_name, scope, profile, created_at, expires_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (record.id, token_digest(token), record.kind, record.family_id, parent_id,
+                 record.me, record.client_id, record.client_name, " ".join(record.scope),
+                 json.dumps(record.profile) if record.profile else None, at,
+                 record.expires_at))
         return IssuedTokens(access_token, access, refresh_token)
 
     def lookup(self, token: str) -> TokenRecord | None:
@@ -128,17 +134,19 @@ class TokenStore:
         granted = record.scope if scope is None else scope
         if not set(granted) <= set(record.scope) or not granted:
             raise InvalidScope("the scope must be a non-empty part of the original scope")
-        changed = await self._db.execute(
-            "UPDATE tokens SET rotated_at = ?, last_used_at = ? "
-            "WHERE id = ? AND rotated_at IS NULL AND revoked_at IS NULL", (at, at, record.id))
-        if changed != 1:  # a concurrent use rotated it first
-            await self.revoke_family(record.family_id, at)
-            raise InvalidGrant("the refresh token was already used")
-        return await self.issue(
-            me=record.me, client_id=record.client_id, scope=granted, profile=record.profile,
-            family_id=record.family_id, access_lifetime=access_lifetime,
-            refresh_lifetime=refresh_lifetime, parent_id=record.id,
-            client_name=record.client_name, now=at)
+        # Rotation and the new pair are one transaction: a concurrent reuse that revokes
+        # the family lands either before it (and this fails) or after (and takes the pair).
+        async with self._db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE tokens SET rotated_at = ?, last_used_at = ? "
+                "WHERE id = ? AND rotated_at IS NULL AND revoked_at IS NULL",
+                (at, at, record.id))
+            if changed == 1:
+                template = replace(record, scope=granted, created_at=at)
+                return await self._insert(tx, template, access_lifetime, refresh_lifetime,
+                                          record.id)
+        await self.revoke_family(record.family_id, at)  # a concurrent use rotated it first
+        raise InvalidGrant("the refresh token was already used")
 
     async def revoke_token(self, token: str, now: float | None = None) -> bool:
         """RFC 7009: revoke an access or refresh token; a refresh token takes its family."""

@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gondulf.services.digests import token_digest  # noqa: E402
-from gondulf.services.tokens import COLUMNS, TokenStore  # noqa: E402
-from gondulf.storage.database import Database  # noqa: E402
-from gondulf.storage.migrations import apply_migrations  # noqa: E402
+from gondulf.services.digests import token_digest
+from gondulf.services.tokens import COLUMNS, TokenStore
+from gondulf.storage.database import Database
+from gondulf.storage.migrations import apply_migrations
 
 
 async def main(tokens: int, lookups: int) -> None:

@@ -131,10 +131,6 @@ class Settings:
     def issuer(self) -> str:
         return self.base_url
 
-    @property
-    def base_host(self) -> str:
-        return urlsplit(self.base_url).hostname or ""
-
     def masked(self) -> dict[str, str]:
         """The effective settings by variable name, secrets masked."""
         smtp = self.smtp

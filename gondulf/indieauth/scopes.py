@@ -47,10 +47,6 @@ def describe(scope: str) -> str:
     return DESCRIPTIONS.get(scope, f"Permission named “{scope}” (defined by the app)")
 
 
-def format_scope(scopes: tuple[str, ...] | list[str]) -> str:
-    return " ".join(scopes)
-
-
 def narrow(granted: tuple[str, ...], chosen: list[str]) -> tuple[str, ...]:
     """The scopes a person kept on the consent screen, never more than were asked."""
     return tuple(scope for scope in granted if scope in chosen)

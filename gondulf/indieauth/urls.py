@@ -14,7 +14,7 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from gondulf.indieauth.errors import InvalidRequest
 
-LOOPBACK_CLIENT_HOSTS = ("127.0.0.1", "[::1]")
+LOOPBACK_CLIENT_HOSTS = ("127.0.0.1", "::1")
 
 
 class InvalidURL(InvalidRequest):
@@ -83,7 +83,7 @@ def canonical_client_id(value: str) -> str:
     """The client_id in canonical form, or InvalidURL."""
     parts = _split(value.strip(), "client_id")
     host = parts.hostname or ""
-    if _is_ip(host) and f"[{host}]" not in LOOPBACK_CLIENT_HOSTS and host != "127.0.0.1":
+    if _is_ip(host) and host not in LOOPBACK_CLIENT_HOSTS:
         raise InvalidURL("client_id must use a domain name (or 127.0.0.1 / [::1])")
     return _rebuild(parts, keep_port=True)
 
@@ -94,8 +94,7 @@ def canonical_redirect_uri(value: str) -> str:
 
 
 def is_loopback_client(client_id: str) -> bool:
-    host = urlsplit(client_id).hostname or ""
-    return host in ("127.0.0.1", "::1")
+    return (urlsplit(client_id).hostname or "") in LOOPBACK_CLIENT_HOSTS
 
 
 def origin(url: str) -> tuple[str, str, int | None]:

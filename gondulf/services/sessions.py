@@ -31,7 +31,6 @@ class AuthSession:
     email: str | None
     profile: dict[str, Any] | None
     client: ClientInfo | None
-    code_sent: bool
     attempts: int
     verified: bool
 
@@ -53,7 +52,6 @@ def _session(row: Any) -> AuthSession:
         email=row["email"],
         profile=json.loads(row["profile"]) if row["profile"] else None,
         client=ClientInfo.from_json(row["client"]) if row["client"] else None,
-        code_sent=row["code_hash"] is not None,
         attempts=row["attempts"],
         verified=row["verified_at"] is not None,
     )
@@ -70,7 +68,7 @@ class AuthSessionStore:
         at = int(time.time() if now is None else now)
         session_id = new_secret()
         session = AuthSession(token_digest(session_id), request, new_secret(), None, (), None,
-                              None, client, code_sent=False, attempts=0, verified=False)
+                              None, client, attempts=0, verified=False)
         await self._db.execute(
             "INSERT INTO auth_sessions (id_hash, created_at, expires_at, request, csrf_secret, "
             "client) VALUES (?, ?, ?, ?, ?, ?)",

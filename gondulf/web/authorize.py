@@ -37,7 +37,6 @@ from gondulf.web.responses import page, problem_page
 log = logging.getLogger("gondulf.authorize")
 
 COOKIE = "gondulf_signin"
-FORM_FIELDS_MAX = 50
 
 
 def _signin(request: web.Request) -> SignIn:

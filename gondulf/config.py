@@ -41,7 +41,7 @@ class SettingSpec:
 
 SETTING_SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("GONDULF_SECRET_KEY", "", "Required. Random string of at least 32 characters "
-                "used to sign cookies and CSRF tokens. Generate one with "
+                "that keys the stored digests of emailed sign-in codes. Generate one with "
                 "`python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`.", secret=True),
     SettingSpec("GONDULF_BASE_URL", "", "Required. Public URL of this server; it is the issuer. "
                 "Must be https unless GONDULF_DEBUG=true or the host is a loopback address."),

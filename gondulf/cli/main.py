@@ -15,7 +15,7 @@ from gondulf import __version__
 from gondulf.cli import admin, checks, serve
 
 EXIT_CODES_HELP = (
-    "Exit codes: 0 success; 1 a check found a problem; 2 wrong arguments; "
+    "Exit codes: 0 success; 1 a check found a problem or nothing matched; 2 wrong arguments; "
     "3 invalid configuration; 4 a service (database, DNS, SMTP, web) failed."
 )
 

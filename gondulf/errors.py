@@ -1,8 +1,8 @@
 """Failures that are not protocol errors, each with the CLI exit code it maps to.
 
 Exit codes: 0 success; 1 a check ran and found a problem, or nothing matched;
-2 wrong arguments;
-3 invalid configuration; 4 a service (database, DNS, SMTP, HTTP) failed.
+2 wrong arguments; 3 invalid configuration; 4 a service (database, DNS, SMTP,
+HTTP) failed.
 """
 
 from __future__ import annotations

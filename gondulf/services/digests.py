@@ -20,6 +20,14 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
+def new_id() -> str:
+    """A public handle for administration (never a secret): 16 hex digits.
+
+    Hex, so that an ID typed on a command line can never look like an option.
+    """
+    return secrets.token_hex(8)
+
+
 def new_code() -> str:
     return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
 

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 
 from gondulf.errors import UsageError
-from gondulf.services.digests import new_secret, token_digest
+from gondulf.services.digests import new_id, new_secret, token_digest
 from gondulf.storage.database import Database
 
 
@@ -34,7 +34,7 @@ class ResourceServerStore:
         if await self._db.fetchone("SELECT 1 FROM resource_servers WHERE name = ?", (name,)):
             raise UsageError(f"a resource server named {name!r} already exists")
         credential = "grs_" + new_secret()
-        server = ResourceServer(new_secret()[:12], name, int(time.time()), None)
+        server = ResourceServer(new_id(), name, int(time.time()), None)
         await self._db.execute(
             "INSERT INTO resource_servers (id, name, secret_hash, created_at) VALUES (?, ?, ?, ?)",
             (server.id, name, token_digest(credential), server.created_at))

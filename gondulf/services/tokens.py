@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from gondulf.indieauth.errors import InvalidGrant, InvalidScope
-from gondulf.services.digests import new_secret, token_digest
+from gondulf.services.digests import new_id, new_secret, token_digest
 from gondulf.storage.database import Database, Row, Transaction
 
 LAST_USED_RESOLUTION = 60  # seconds between writes of a token's last_used_at
@@ -79,13 +79,13 @@ class TokenStore:
                       refresh_lifetime: int | None, parent_id: str | None) -> IssuedTokens:
         at = template.created_at
         access_token = new_secret()
-        access = replace(template, id=new_secret()[:16], kind="access",
+        access = replace(template, id=new_id(), kind="access",
                          expires_at=at + access_lifetime)
         rows = [(access, access_token)]
         refresh_token = None
         if refresh_lifetime:
             refresh_token = new_secret()
-            rows.append((replace(template, id=new_secret()[:16], kind="refresh",
+            rows.append((replace(template, id=new_id(), kind="refresh",
                                  expires_at=at + refresh_lifetime), refresh_token))
         for record, token in rows:
             await tx.execute(

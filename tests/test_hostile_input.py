@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.signin import World
@@ -16,7 +18,7 @@ TEXT = st.one_of(
                      "authorization_code", "refresh_token", "revoke", "\u202e", "0", "-1"]),
 )
 PARAMS = st.dictionaries(st.sampled_from(FIELDS), TEXT, max_size=8)
-HOSTILE = settings(max_examples=40, deadline=None,
+HOSTILE = settings(max_examples=int(os.environ.get("HOSTILE_EXAMPLES", "40")), deadline=None,
                    suppress_health_check=[HealthCheck.function_scoped_fixture])
 PATHS_GET = ["/authorize", "/token", "/userinfo", "/grants", "/authorize/website",
              "/authorize/grants", "/.well-known/oauth-authorization-server", "/health", "/"]

@@ -158,3 +158,22 @@ async def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) ->
     with pytest.raises(DatabaseError, match="cannot use the database"):
         await Database.open(path)
 
+
+
+async def test_upgrading_keeps_existing_rows(tmp_path: Path) -> None:
+    migrations = load_migrations()
+    db = await Database.open(tmp_path / "g.db")
+    try:
+        await apply_migrations(db, migrations[:1])
+        await db.execute(
+            "INSERT INTO tokens (id, token_hash, kind, family_id, me, client_id, scope, "
+            "created_at) VALUES ('t1', 'h1', 'access', 'f1', 'https://jane.test/', "
+            "'https://app.test/', 'create', 1)")
+        await db.execute("INSERT INTO domains (domain, created_at) VALUES ('jane.test', 1)")
+        applied = await apply_migrations(db)
+        assert [m.version for m in applied] == [m.version for m in migrations[1:]]
+        row = await db.fetchone("SELECT id, scope, client_name, rotated_at FROM tokens")
+        assert row is not None and tuple(row) == ("t1", "create", None, None)
+        assert await db.fetchone("SELECT domain FROM domains") is not None
+    finally:
+        await db.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
@@ -15,6 +14,7 @@ from rich.table import Table
 from gondulf.cli.checks import JsonOption
 from gondulf.cli.output import console, fail, load, print_json, run
 from gondulf.errors import EXIT_CHECK_FAILED, EXIT_USAGE
+from gondulf.timestamps import utc_text
 
 if TYPE_CHECKING:
     from gondulf.services.runtime import Services
@@ -43,12 +43,6 @@ def _with_services(work: Callable[[Services], Awaitable[T]]) -> T:
             return await work(services)
 
     return run(main())
-
-
-def _when(timestamp: int | None) -> str:
-    if timestamp is None:
-        return "-"
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _confirm(question: str, yes: bool) -> None:
@@ -129,7 +123,7 @@ def tokens_list(
         table.add_column(column)
     for r in records:
         table.add_row(r.id, r.kind, escape(r.me), escape(r.client_id), escape(" ".join(r.scope)),
-                      _when(r.created_at), _when(r.last_used_at), _token_status(r, now))
+                      utc_text(r.created_at), utc_text(r.last_used_at), _token_status(r, now))
     console.print(table)
 
 
@@ -188,8 +182,8 @@ def domains_list(json_output: JsonOption = False) -> None:
     for column in ("Domain", "Known since", "Last checked", "Last verified", "Result"):
         table.add_column(column)
     for r in records:
-        table.add_row(r.domain, _when(r.created_at), _when(r.last_checked_at),
-                      _when(r.last_verified_at), escape(r.last_check_result or "-"))
+        table.add_row(r.domain, utc_text(r.created_at), utc_text(r.last_checked_at),
+                      utc_text(r.last_verified_at), escape(r.last_check_result or "-"))
     console.print(table)
 
 
@@ -259,7 +253,7 @@ def resource_servers_list(json_output: JsonOption = False) -> None:
     for column in ("ID", "Name", "Created", "Last used"):
         table.add_column(column)
     for s in servers:
-        table.add_row(s.id, escape(s.name), _when(s.created_at), _when(s.last_used_at))
+        table.add_row(s.id, escape(s.name), utc_text(s.created_at), utc_text(s.last_used_at))
     console.print(table)
 
 

@@ -18,6 +18,7 @@ from gondulf.errors import (
     ConfigError,
     UsageError,
 )
+from gondulf.timestamps import utc_text
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
@@ -65,47 +66,37 @@ def migrate(
 ) -> None:
     """Apply pending database migrations (each in its own transaction)."""
     from gondulf.storage.database import Database
-    from gondulf.storage.migrations import apply_migrations, migration_status
+    from gondulf.storage.migrations import MigrationStatus, apply_migrations, migration_status
 
     settings = load()
 
-    async def work() -> tuple[list[str], list[dict[str, object]]]:
+    async def work() -> tuple[list[str], list[MigrationStatus]]:
         db = await Database.open(settings.database_path)
         try:
             applied = [] if status else await apply_migrations(db)
             listing = await migration_status(db)
         finally:
             await db.close()
-        return (
-            [f"{m.version:04d}_{m.name}" for m in applied],
-            [{"version": m.version, "name": m.name, "applied_at": m.applied_at}
-             for m in listing],
-        )
+        return [f"{m.version:04d}_{m.name}" for m in applied], listing
 
     applied, listing = run(work())
     if json_output:
         print_json({"database": str(settings.database_path), "applied_now": applied,
-                    "migrations": listing})
+                    "migrations": [m.__dict__ for m in listing]})
         return
     if status:
         table = Table(title=f"Migrations of {settings.database_path}")
         for column in ("Version", "Name", "Applied"):
             table.add_column(column)
         for m in listing:
-            table.add_row(f"{m['version']:04d}", str(m["name"]),
-                          _when(m["applied_at"]) if m["applied_at"] else "[yellow]pending[/]")
+            table.add_row(f"{m.version:04d}", m.name,
+                          utc_text(m.applied_at, missing="[yellow]pending[/]"))
         console.print(table)
     elif applied:
         console.print(f"Applied {len(applied)} migration(s) to {settings.database_path}: "
                       + ", ".join(applied))
     else:
         console.print(f"{settings.database_path} is up to date.")
-
-
-def _when(timestamp: object) -> str:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(int(str(timestamp)), UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def verify_dns(

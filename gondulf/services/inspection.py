@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from gondulf.errors import UsageError
@@ -18,6 +17,7 @@ from gondulf.services.discovery import Homepage, discover_homepage, same_host
 from gondulf.services.dns import DomainProof
 from gondulf.services.fetch import FetchError
 from gondulf.services.runtime import Services
+from gondulf.timestamps import utc_text
 
 PASS, FAIL, INFO = "pass", "fail", "info"
 
@@ -98,10 +98,7 @@ async def _database_check(services: Services, domain: str) -> Check:
     record = await services.domains.get(domain)
     if record is None:
         return Check("database", INFO, "no sign-in has checked this domain yet")
-
-    def when(ts: int | None) -> str:
-        return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC") if ts else "never"
-
+    when = utc_text
     fresh = record.verified_recently(time.time())
     return Check("database", INFO,
                  f"DNS last checked {when(record.last_checked_at)} ({record.last_check_result}); "

@@ -103,24 +103,15 @@ class Database:
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; returns the number of rows it changed."""
         async with self._lock:
-            cursor = await self._connection.execute(sql, params)
-            count = cursor.rowcount
-            await cursor.close()
-            return count
+            return await Transaction(self._connection).execute(sql, params)
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         async with self._lock:
-            cursor = await self._connection.execute(sql, params)
-            row = await cursor.fetchone()
-            await cursor.close()
-            return row
+            return await Transaction(self._connection).fetchone(sql, params)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         async with self._lock:
-            cursor = await self._connection.execute(sql, params)
-            rows = await cursor.fetchall()
-            await cursor.close()
-            return list(rows)
+            return await Transaction(self._connection).fetchall(sql, params)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
@@ -143,7 +134,7 @@ class Database:
 
 
 class Transaction:
-    """Statements run inside `Database.transaction()`."""
+    """Statements on the connection; the caller holds the Database's lock."""
 
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._connection = connection

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gondulf.indieauth.clients import ClientInfo
@@ -91,24 +91,28 @@ class AuthSessionStore:
         return _session(row) if row else None
 
     async def set_identity(self, session: AuthSession, me: str, emails: tuple[str, ...],
-                           profile: dict[str, Any] | None) -> None:
-        """What the homepage said; any earlier code is dropped."""
-        await self._db.execute(
+                           profile: dict[str, Any] | None) -> AuthSession | None:
+        """What the homepage said; any earlier code is dropped. None if the session is gone."""
+        changed = await self._db.execute(
             "UPDATE auth_sessions SET me = ?, emails = ?, profile = ?, email = NULL, "
             "code_hash = NULL, code_expires_at = NULL, attempts = 0, verified_at = NULL "
             "WHERE id_hash = ?",
             (me, json.dumps(list(emails)), json.dumps(profile) if profile else None,
              session.id_hash),
         )
+        return replace(session, me=me, emails=emails, profile=profile, email=None, attempts=0,
+                       verified=False) if changed else None
 
     async def set_code(self, session: AuthSession, email: str, code: str, expires_in: int,
-                       now: float | None = None) -> None:
+                       now: float | None = None) -> AuthSession | None:
+        """A new emailed code replaces any earlier one. None if the session is gone."""
         at = int(time.time() if now is None else now)
-        await self._db.execute(
+        changed = await self._db.execute(
             "UPDATE auth_sessions SET email = ?, code_hash = ?, code_expires_at = ?, "
             "attempts = 0, verified_at = NULL WHERE id_hash = ?",
             (email, keyed_digest(self._key, code), at + expires_in, session.id_hash),
         )
+        return replace(session, email=email, attempts=0, verified=False) if changed else None
 
     async def check_code(self, session: AuthSession, code: str,
                          now: float | None = None) -> str:

@@ -99,9 +99,11 @@ class SignIn:
                                 f"{homepage.url} has no rel=\"me\" mailto: link, so there is "
                                 "nowhere to send your sign-in code.",
                                 f'<link rel="me" href="mailto:you@{domain}">')
-        await self.sessions.set_identity(session, identity, homepage.emails,
-                                         _profile(homepage.hcard, identity))
-        return await self._reload(session)
+        updated = await self.sessions.set_identity(session, identity, homepage.emails,
+                                                   _profile(homepage.hcard, identity))
+        if updated is None:
+            raise expired()
+        return updated
 
     async def send_code(self, session: AuthSession, email: str) -> AuthSession:
         """Email a new 6-digit code to one of the addresses the homepage lists."""
@@ -118,7 +120,9 @@ class SignIn:
                                 f"Wait {max(1, wait // 60)} minute(s) and try again.",
                                 status=429)
         code = new_code()
-        await self.sessions.set_code(session, email, code, self.settings.code_expiry)
+        updated = await self.sessions.set_code(session, email, code, self.settings.code_expiry)
+        if updated is None:
+            raise expired()
         client = session.client.name if session.client and session.client.name else \
             session.request.client_id
         message = code_message(
@@ -133,7 +137,7 @@ class SignIn:
                                 f"Sending the email to {email} failed.",
                                 "Try again in a few minutes; if it keeps failing, tell the "
                                 "operator of this server.", status=502) from exc
-        return await self._reload(session)
+        return updated
 
     async def approve(self, session: AuthSession, kept_scopes: list[str]) -> str:
         """Issue the authorization code; returns the redirect URL for the client."""
@@ -155,12 +159,6 @@ class SignIn:
     def response_url(self, redirect_uri: str, params: dict[str, str]) -> str:
         """The redirect back to the client, always with `iss` (RFC 9207)."""
         return add_query(redirect_uri, {**params, "iss": self.settings.issuer})
-
-    async def _reload(self, session: AuthSession) -> AuthSession:
-        fresh = await self.sessions.reload(session)
-        if fresh is None:
-            raise expired()
-        return fresh
 
 
 def expired() -> SignInProblem:

@@ -196,6 +196,12 @@ def test_state_is_required() -> None:
         parse(state="<none>")
 
 
+def test_state_length_is_bounded() -> None:
+    assert parse(state="s" * 2000).state == "s" * 2000
+    with pytest.raises(InvalidRequest, match="longer than 2000"):
+        parse(state="s" * 2001)
+
+
 def test_pkce_is_required_unless_allowed() -> None:
     with pytest.raises(InvalidRequest, match="PKCE is required"):
         parse(code_challenge="<none>", code_challenge_method="<none>")

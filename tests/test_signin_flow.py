@@ -36,9 +36,13 @@ async def test_metadata_document_is_discoverable_from_the_homepage(world: World)
 
 
 async def test_every_html_page_carries_the_metadata_link(world: World) -> None:
-    response = await world.get_authorize(me=None)
-    assert response.headers["Link"] == \
-        f'<{world.issuer}.well-known/oauth-authorization-server>; rel="indieauth-metadata"'
+    link = f'<{world.issuer}.well-known/oauth-authorization-server>; rel="indieauth-metadata"'
+    website = await world.get_authorize(me=None)
+    code = await world.post("/authorize/website", await website.text(), me=world.me)
+    problem = await world.get_authorize(client_id="not a url")
+    for response in (website, code, problem, await world.gondulf.get("/")):
+        assert response.content_type == "text/html"
+        assert response.headers["Link"] == link
 
 
 # -- modern and older clients -------------------------------------------------------------------
@@ -128,7 +132,7 @@ async def test_me_is_optional_and_the_person_is_asked(world: World) -> None:
     assert "Enter your code" in await response.text()
 
 
-async def test_bare_domain_typed_by_a_person_is_accepted(world: World) -> None:
+async def test_bare_domain_typed_by_a_person_is_fetched_over_https(world: World) -> None:
     response = await world.get_authorize(me=None)
     response = await world.post("/authorize/website", await response.text(),
                                 me=world.me.removeprefix("http://").rstrip("/"))

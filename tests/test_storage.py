@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -125,6 +126,12 @@ async def test_interleaved_transactions_do_not_undo_each_other(db: Database) -> 
     await asyncio.gather(failing(), succeeding())
     rows = await db.fetchall("SELECT bucket FROM rate_limits")
     assert [r["bucket"] for r in rows] == ["keep"]
+
+
+async def test_hot_path_reader_cannot_write(db: Database) -> None:
+    assert db.read_one("SELECT count(*) FROM tokens")[0] == 0  # type: ignore[index]
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        db.read_one("DELETE FROM tokens")
 
 
 async def test_ping_fails_on_a_closed_database(tmp_path: Path) -> None:

@@ -79,6 +79,7 @@ async def test_html_pages_carry_the_metadata_link_and_security_headers(
     assert headers["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
     assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "no-referrer"  # codes and state never leak onward
     assert headers["Strict-Transport-Security"].startswith("max-age=")
     assert headers["Server"] == "Gondulf"
 
@@ -136,9 +137,9 @@ async def test_unexpected_error_is_a_500_page_without_internals(
 
 
 async def test_oversized_request_is_refused(client: TestClient) -> None:
-    response = await client.post("/health", data=b"x" * (200 * 1024))
-    assert response.status in (405, 413)
-    assert response.status != 500
+    response = await client.post("/token", data={"code": "x" * (200 * 1024)})
+    assert response.status == 413
+    assert (await response.json())["error"] == "request_too_large"
 
 
 async def test_access_log_leaves_out_query_strings(

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from gondulf.cli.checks import JsonOption
-from gondulf.cli.output import console, fail, load, print_json, run
+from gondulf.cli.output import console, fail, load, one_line_failures, print_json, run
 from gondulf.errors import EXIT_CHECK_FAILED, EXIT_USAGE
 from gondulf.timestamps import utc_text
 
@@ -295,14 +295,11 @@ def backup(
     json_output: JsonOption = False,
 ) -> None:
     """Copy the live database consistently, even while the server runs, and verify the copy."""
-    from gondulf.errors import GondulfError
     from gondulf.storage.backup import backup as backup_database
 
     settings = load()
-    try:
+    with one_line_failures():
         size = backup_database(settings.database_path, path)
-    except GondulfError as exc:
-        fail(str(exc), exc.exit_code)
     if json_output:
         print_json({"backup": str(path), "bytes": size, "integrity": "ok"})
     else:
@@ -315,17 +312,14 @@ def restore(
     json_output: JsonOption = False,
 ) -> None:
     """Replace the database with a backup. Stop every server first; the old one is kept."""
-    from gondulf.errors import GondulfError
     from gondulf.storage.backup import check_backup
     from gondulf.storage.backup import restore as restore_database
 
     settings = load()
-    try:
+    with one_line_failures():
         check_backup(path)
         _confirm(f"Replace {settings.database_path} with {path}?", yes)
         kept = restore_database(path, settings.database_path)
-    except GondulfError as exc:
-        fail(str(exc), exc.exit_code)
     if json_output:
         print_json({"restored": str(path), "previous": str(kept) if kept else None})
     else:

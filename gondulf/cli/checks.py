@@ -8,7 +8,17 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from gondulf.cli.output import FAIL, INFO, PASS, console, fail, load, print_json, run
+from gondulf.cli.output import (
+    FAIL,
+    INFO,
+    PASS,
+    console,
+    fail,
+    load,
+    one_line_failures,
+    print_json,
+    run,
+)
 from gondulf.config import SETTING_SPECS, load_settings, read_environment, setting_sources
 from gondulf.errors import (
     EXIT_CHECK_FAILED,
@@ -16,7 +26,6 @@ from gondulf.errors import (
     EXIT_SERVICE,
     EXIT_USAGE,
     ConfigError,
-    UsageError,
 )
 from gondulf.timestamps import utc_text
 
@@ -109,10 +118,8 @@ def verify_dns(
     from gondulf.services.runtime import open_services
 
     settings = load()
-    try:
+    with one_line_failures():
         name, _ = parse_target(domain, debug=True)
-    except UsageError as exc:
-        fail(str(exc), EXIT_USAGE)
 
     async def work() -> DomainProof:
         async with open_services(settings, database=False) as services:

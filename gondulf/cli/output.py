@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Any, NoReturn, TypeVar
 
 import typer
@@ -35,10 +36,11 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
-def run(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run a command's async work, turning expected failures into exit codes."""
+@contextmanager
+def one_line_failures() -> Iterator[None]:
+    """Expected failures become a one-line message and their exit code."""
     try:
-        return asyncio.run(coroutine)
+        yield
     except ConfigError as exc:
         fail(f"{exc} (run `gondulf check-config`)", EXIT_CONFIG)
     except GondulfError as exc:
@@ -47,9 +49,15 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
         raise typer.Exit(130) from None
 
 
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a command's async work, turning expected failures into exit codes."""
+    with one_line_failures():
+        return asyncio.run(coroutine)
+    raise AssertionError("unreachable")  # pragma: no cover - failures exit above
+
+
 def load() -> Settings:
     """The settings from the environment and `.env`, or a one-line failure."""
-    try:
+    with one_line_failures():
         return load_settings()
-    except ConfigError as exc:
-        fail(f"{exc} (run `gondulf check-config`)", EXIT_CONFIG)
+    raise AssertionError("unreachable")  # pragma: no cover - failures exit above

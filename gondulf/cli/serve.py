@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from gondulf.cli.output import fail
-from gondulf.errors import EXIT_CONFIG, EXIT_SERVICE, ConfigError, GondulfError
+from gondulf.cli.output import fail, one_line_failures
+from gondulf.errors import EXIT_SERVICE
 
 log = logging.getLogger("gondulf")
 
@@ -37,10 +37,8 @@ def serve(
         overrides["GONDULF_HOST"] = host
     if port is not None:
         overrides["GONDULF_PORT"] = str(port)
-    try:
+    with one_line_failures():
         settings = load_settings(dev=dev, overrides=overrides)
-    except ConfigError as exc:
-        fail(f"{exc} (run `gondulf check-config`)", EXIT_CONFIG)
 
     configure_logging(settings.log_level, settings.log_format)
     if settings.debug:
@@ -49,18 +47,18 @@ def serve(
     log.info("Gondulf serving on http://%s:%s/ as issuer %s (database %s)",
              settings.host, settings.port, settings.issuer, settings.database_path)
     try:
-        web.run_app(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            access_log_class=AccessLogger,
-            print=None,
-            shutdown_timeout=10,
-            handle_signals=True,
-        )
-    except GondulfError as exc:
-        fail(str(exc), exc.exit_code)
-    except OSError as exc:
+        with one_line_failures():
+            web.run_app(
+                create_app(settings),
+                host=settings.host,
+                port=settings.port,
+                access_log_class=AccessLogger,
+                print=None,
+                shutdown_timeout=10,
+                handle_signals=True,
+            )
+    except OSError as exc:  # the address is taken or not ours
+
         fail(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}",
              EXIT_SERVICE)
     log.info("Gondulf stopped")

@@ -126,15 +126,21 @@ def _set_cookie(request: web.Request, response: web.StreamResponse, session_id: 
                         httponly=True, samesite="Lax", secure=not request.app[SETTINGS].debug)
 
 
+async def _cookie_session(request: web.Request, signin: SignIn) -> AuthSession:
+    """The live sign-in session named by the cookie, or the "expired" page."""
+    session_id = request.cookies.get(COOKIE, "")
+    session = await signin.sessions.get(session_id) if session_id else None
+    if session is None:
+        raise expired()
+    return session
+
+
 async def _form_session(request: web.Request) -> tuple[SignIn, AuthSession,
                                                        MultiDictProxy[str | bytes | Any]]:
     """The session of the cookie, once the form's CSRF token matches it."""
     form = await request.post()
     signin = _signin(request)
-    session_id = request.cookies.get(COOKIE, "")
-    session = await signin.sessions.get(session_id) if session_id else None
-    if session is None:
-        raise expired()
+    session = await _cookie_session(request, signin)
     token = form.get("csrf")
     if not isinstance(token, str) or not same(token, session.csrf):
         raise SignInProblem("csrf", "This form has expired",
@@ -151,10 +157,7 @@ def _field(form: MultiDictProxy[Any], name: str) -> str:
 
 async def website_get(request: web.Request) -> web.Response:
     signin = _signin(request)
-    session_id = request.cookies.get(COOKIE, "")
-    session = await signin.sessions.get(session_id) if session_id else None
-    if session is None:
-        raise expired()
+    session = await _cookie_session(request, signin)
     return _website_page(request, session)
 
 

@@ -74,6 +74,28 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
                 "expired codes, sessions, tokens and counters."),
     SettingSpec("GONDULF_ALLOW_NO_PKCE", "false", "true lets older clients sign in without "
                 "PKCE. Leave false unless an app you need cannot send code_challenge."),
+    SettingSpec("GONDULF_TRUSTED_PROXIES", "", "Comma-separated addresses or CIDR networks of "
+                "the reverse proxies in front of Gondulf. Only a request from one of them may "
+                "name the client's address (X-Forwarded-For, or Forwarded) and say it came "
+                "over https (X-Forwarded-Proto). Empty: the socket's peer is the client."),
+    SettingSpec("GONDULF_REQUEST_TIMEOUT", "10", "Seconds a client may take to send a "
+                "request's headers, and again to send its body."),
+    SettingSpec("GONDULF_LIMIT_SIGNINS_PER_IP", "30", "Sign-ins one client address may start "
+                "in an hour."),
+    SettingSpec("GONDULF_LIMIT_CODES_PER_IP", "5", "Emailed codes one client address may "
+                "have sent in an hour (below the per-address limit, so that no one network "
+                "can use up a person's codes)."),
+    SettingSpec("GONDULF_LIMIT_CODES_PER_ADDRESS", "10", "Emailed codes one email address "
+                "may receive in an hour."),
+    SettingSpec("GONDULF_LIMIT_CODES_PER_DOMAIN", "20", "Emailed codes one domain may "
+                "receive in an hour, whoever asks: the last backstop."),
+    SettingSpec("GONDULF_LIMIT_CODES_PER_SESSION", "3", "Emailed codes one sign-in may send "
+                "(the first and the resent ones)."),
+    SettingSpec("GONDULF_LIMIT_WRONG_CODES_PER_IP", "10", "Wrong codes one client address may "
+                "enter in an hour; past it, a wrong code ends that code at once (a right "
+                "one still works)."),
+    SettingSpec("GONDULF_LIMIT_FAILED_API_PER_IP", "100", "Failed token, introspection, "
+                "revocation and userinfo calls one client address may make in an hour."),
     SettingSpec("GONDULF_LOG_LEVEL", "INFO", "One of DEBUG, INFO, WARNING, ERROR, CRITICAL."),
     SettingSpec("GONDULF_LOG_FORMAT", "text", "`text` for people, `json` for log collectors."),
     SettingSpec("GONDULF_DEBUG", "false", "Development mode: allows http URLs, ports in "
@@ -109,6 +131,32 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """Abuse limits, each counted per party over one window (an hour)."""
+
+    signins_per_ip: int = 30
+    codes_per_ip: int = 5
+    codes_per_address: int = 10
+    codes_per_domain: int = 20
+    codes_per_session: int = 3
+    wrong_codes_per_ip: int = 10
+    failed_api_per_ip: int = 100
+    window: int = 3600
+
+
+LIMIT_SETTINGS = {
+    "GONDULF_LIMIT_SIGNINS_PER_IP": "signins_per_ip",
+    "GONDULF_LIMIT_CODES_PER_IP": "codes_per_ip",
+    "GONDULF_LIMIT_CODES_PER_ADDRESS": "codes_per_address",
+    "GONDULF_LIMIT_CODES_PER_DOMAIN": "codes_per_domain",
+    "GONDULF_LIMIT_CODES_PER_SESSION": "codes_per_session",
+    "GONDULF_LIMIT_WRONG_CODES_PER_IP": "wrong_codes_per_ip",
+    "GONDULF_LIMIT_FAILED_API_PER_IP": "failed_api_per_ip",
+}
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
 class Settings:
     secret_key: str = field(repr=False)
     base_url: str
@@ -123,6 +171,9 @@ class Settings:
     refresh_token_expiry: int
     cleanup_interval: int
     allow_no_pkce: bool
+    trusted_proxies: tuple[Network, ...]
+    request_timeout: float
+    limits: Limits
     log_level: str
     log_format: str
     debug: bool
@@ -154,6 +205,10 @@ class Settings:
             "GONDULF_REFRESH_TOKEN_EXPIRY": str(self.refresh_token_expiry),
             "GONDULF_CLEANUP_INTERVAL": str(self.cleanup_interval),
             "GONDULF_ALLOW_NO_PKCE": str(self.allow_no_pkce).lower(),
+            "GONDULF_TRUSTED_PROXIES": ",".join(str(n) for n in self.trusted_proxies),
+            "GONDULF_REQUEST_TIMEOUT": f"{self.request_timeout:g}",
+            **{name: str(getattr(self.limits, field))
+               for name, field in LIMIT_SETTINGS.items()},
             "GONDULF_LOG_LEVEL": self.log_level,
             "GONDULF_LOG_FORMAT": self.log_format,
             "GONDULF_DEBUG": str(self.debug).lower(),
@@ -288,6 +343,20 @@ def parse_nameservers(value: str) -> tuple[Nameserver, ...]:
             raise ValueError(f"{item!r} is not an IP address (names cannot be used)") from None
         servers.append(Nameserver(address, port))
     return tuple(servers)
+
+
+def parse_networks(value: str) -> tuple[Network, ...]:
+    """`127.0.0.1, 10.0.0.0/8, ::1` → networks (an address is a network of one); empty → ()."""
+    networks = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"{item!r} is not an IP address or CIDR network "
+                             "(such as 127.0.0.1 or 10.0.0.0/8)") from None
+    return tuple(networks)
 
 
 def _port_of(item: str, text: str) -> int:
@@ -433,6 +502,16 @@ def load_settings(
         implicit_tls=use_tls and smtp_port == 465,
     )
 
+    limits = Limits(**{field: read.parse(name, _int_between(1, 1_000_000),
+                                         getattr(Limits, field))
+                       for name, field in LIMIT_SETTINGS.items()})
+    if limits.codes_per_ip >= limits.codes_per_address:
+        read.problem("GONDULF_LIMIT_CODES_PER_IP", "must be below GONDULF_LIMIT_CODES_PER_ADDRESS, "
+                     "or one network could use up a person's codes")
+    if limits.codes_per_address > limits.codes_per_domain:
+        read.problem("GONDULF_LIMIT_CODES_PER_DOMAIN", "must be at least "
+                     "GONDULF_LIMIT_CODES_PER_ADDRESS")
+
     settings = Settings(
         secret_key=secret_key,
         base_url=base_url,
@@ -448,6 +527,9 @@ def load_settings(
                                         _int_between(0, 366 * 86400), 2592000),
         cleanup_interval=read.parse("GONDULF_CLEANUP_INTERVAL", _int_between(10, 86400), 3600),
         allow_no_pkce=read.parse("GONDULF_ALLOW_NO_PKCE", _parse_bool, False),
+        trusted_proxies=read.parse("GONDULF_TRUSTED_PROXIES", parse_networks, ()),
+        request_timeout=read.parse("GONDULF_REQUEST_TIMEOUT", _parse_timeout, 10.0),
+        limits=limits,
         log_level=read.parse("GONDULF_LOG_LEVEL", _choice(LOG_LEVELS, upper=True), "INFO"),
         log_format=read.parse("GONDULF_LOG_FORMAT", _choice(LOG_FORMATS), "text"),
         debug=debug,

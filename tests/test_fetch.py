@@ -26,6 +26,7 @@ from gondulf.services.fetch import (
     FetchPolicy,
     FetchTimeout,
     InvalidFetchURL,
+    Redirect,
     ResponseTooLarge,
     SchemeNotAllowed,
     TooManyRedirects,
@@ -211,7 +212,7 @@ async def test_development_mode_fetches_loopback_and_follows_redirects(
     fetcher = await fetchers(FetchPolicy.development())
     result = await fetcher.get(site.url())
     assert result.url == site.url("/home")
-    assert result.redirects == (site.url(),)
+    assert result.redirects == (Redirect(301, site.url("/home")),)
     assert result.content_type == "text/html"
 
 

@@ -16,8 +16,8 @@ async def open_grants(world: World) -> ClientResponse:
     page = await response.text()
     assert "Your website address" in page and "Your grants on this server" in page
     response = await world.post("/authorize/website", page, me=world.me)
-    response = await world.post("/authorize/code", await response.text(),
-                                code=world.last_code())
+    page = await world.send_code(await response.text())
+    response = await world.post("/authorize/code", page, code=world.last_code())
     assert response.status == 303 and response.headers["Location"] == "/grants"
     assert "Secure" not in response.headers["Set-Cookie"]  # development mode
     return await world.gondulf.get("/grants")
@@ -55,7 +55,8 @@ async def test_grants_sign_in_needs_the_emailed_code(world: World) -> None:
     response = await world.gondulf.get("/grants")
     page = await response.text()
     response = await world.post("/authorize/website", page, me=world.me)
-    response = await world.post("/authorize/code", await response.text(), code="000000x")
+    page = await world.send_code(await response.text())
+    response = await world.post("/authorize/code", page, code="000000x")
     assert response.status == 400
     assert "Your apps" not in await (await world.gondulf.get("/grants")).text()
 

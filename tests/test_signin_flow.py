@@ -16,7 +16,7 @@ import pytest
 from support.signin import World, homepage_html, json_client, query_of
 from support.web_server import Site, html, redirect
 
-from gondulf.services.sessions import MAX_CODE_ATTEMPTS
+from gondulf.services.email_proof import MAX_CODE_ATTEMPTS
 
 # -- discovery --------------------------------------------------------------------------------
 
@@ -67,9 +67,9 @@ async def test_modern_client_signs_in_and_gets_a_token(world: World) -> None:
 
 
 async def test_database_holds_no_secret(world: World, tmp_path: Path) -> None:
-    response = await world.get_authorize()
+    page = await world.code_page()
     emailed = world.last_code()
-    response = await world.post("/authorize/code", await response.text(), code=emailed)
+    response = await world.post("/authorize/code", page, code=emailed)
     cookie = response.cookies.get("gondulf_signin") or next(
         c for c in world.gondulf.session.cookie_jar if c.key == "gondulf_signin")
     response = await world.post("/authorize/consent", await response.text(), action="approve",
@@ -103,8 +103,8 @@ async def test_older_client_with_h_app_and_published_redirect_uri(
     page = await response.text()
     assert "Old Reader" in page
     response = await world.post("/authorize/website", page, me=world.me)
-    response = await world.post("/authorize/code", await response.text(),
-                                code=world.last_code())
+    page = await world.send_code(await response.text())
+    response = await world.post("/authorize/code", page, code=world.last_code())
     response = await world.post("/authorize/consent", await response.text(), action="approve")
     query = query_of(response.headers["Location"])
     assert response.headers["Location"].startswith(callback)
@@ -129,7 +129,8 @@ async def test_me_is_optional_and_the_person_is_asked(world: World) -> None:
     page = await response.text()
     assert "Your website address" in page
     response = await world.post("/authorize/website", page, me=world.me)
-    assert "Enter your code" in await response.text()
+    assert "Send my code to j…e@jane.test" in await response.text()
+    assert world.smtp.mailbox.messages == []  # only the person's own click sends one
 
 
 async def test_bare_domain_typed_by_a_person_is_fetched_over_https(world: World) -> None:
@@ -242,8 +243,7 @@ async def test_missing_state_is_an_error_redirect(world: World) -> None:
 
 
 async def test_deny_sends_access_denied(world: World) -> None:
-    response = await world.get_authorize()
-    response = await world.post("/authorize/code", await response.text(),
+    response = await world.post("/authorize/code", await world.code_page(),
                                 code=world.last_code())
     response = await world.post("/authorize/consent", await response.text(), action="deny")
     query = query_of(response.headers["Location"])
@@ -285,12 +285,14 @@ async def test_unreachable_homepage_is_explained(world: World) -> None:
 async def test_email_failure_is_explained(world: World) -> None:
     world.smtp.mailbox.refuse_all = True
     response = await world.get_authorize()
+    response = await world.post("/authorize/email", await response.text(), email="0")
+    page = await response.text()
     assert response.status == 502
-    assert "The code could not be sent" in await response.text()
+    assert "The code could not be sent" in page and 'action="/authorize/email"' in page
 
 
 async def test_code_is_emailed_to_the_rel_me_address(world: World) -> None:
-    await world.get_authorize()
+    await world.code_page()
     (recipients, message), = world.smtp.mailbox.messages
     assert recipients == ["jane@jane.test"]
     assert re.fullmatch(r"\d{6}", world.last_code())
@@ -313,63 +315,72 @@ async def test_several_rel_me_addresses_are_picked_never_typed(
     assert world.smtp.mailbox.messages[-1][0] == ["work@jane.test"]
 
 
-async def test_redirecting_homepage_on_the_same_domain_gives_the_final_url(
-    world: World, sites: Callable[..., Site]
+@pytest.mark.parametrize(("status", "identity"), [(301, "/jane/"), (308, "/jane/"),
+                                                  (302, "/"), (307, "/")])
+async def test_permanent_redirect_gives_the_final_url_and_temporary_keeps_the_typed_one(
+    world: World, sites: Callable[..., Site], status: int, identity: str
 ) -> None:
+    # IndieAuth §3.3: a permanent redirect's target becomes the profile URL; a temporary
+    # one keeps the URL as it was and only reads the redirected-to page.
     moving = sites("jane.test")
-    moving.route("/", redirect("/jane/")).route("/jane/", html(homepage_html(world.issuer)))
+    moving.route("/", redirect("/jane/", status))
+    moving.route("/jane/", html(homepage_html(world.issuer)))
     await moving.start()
     query = await world.sign_in(me=moving.url("/"))
     body = await (await world.redeem("/token", query["code"])).json()
-    assert body["me"] == moving.url("/jane/")
+    assert body["me"] == moving.url(identity)
 
 
 async def test_every_sign_in_needs_a_new_code(world: World) -> None:
     # The original cached a right code as "domain verified" and skipped it next time.
     await world.sign_in()
     response = await world.get_authorize()
-    assert "Enter your code" in await response.text()
+    page = await response.text()
+    assert "Send my code to" in page and "Allow access?" not in page
+    await world.send_code(page)
     assert len(world.smtp.mailbox.messages) == 2
 
 
 async def test_three_wrong_codes_end_the_attempt(world: World) -> None:
-    response = await world.get_authorize()
-    page = await response.text()
+    page = await world.code_page()
     right = world.last_code()
     wrong = f"{(int(right) + 1) % 1_000_000:06d}"
     for _ in range(MAX_CODE_ATTEMPTS):
         response = await world.post("/authorize/code", page, code=wrong)
         assert response.status == 400
     text = await response.text()
-    assert "Three wrong codes" in text
+    assert "Wrong codes were entered" in text
     response = await world.post("/authorize/code", page, code=right)
     assert "Allow access?" not in await response.text()
 
 
 async def test_wrong_code_says_how_many_tries_are_left(world: World) -> None:
-    response = await world.get_authorize()
-    page = await response.text()
+    page = await world.code_page()
     response = await world.post("/authorize/code", page, code="not-it")
     assert "2 tries left" in await response.text()
     response = await world.post("/authorize/code", page, code=world.last_code())
     assert "Allow access?" in await response.text()
 
 
-async def test_at_most_three_codes_per_domain_per_hour(world: World) -> None:
-    response = await world.get_authorize()
-    page = await response.text()
+async def test_at_most_three_codes_per_sign_in_and_the_last_keeps_working(
+    world: World
+) -> None:
+    page = await world.code_page()
     for _ in range(2):
         response = await world.post("/authorize/resend", page)
         assert response.status == 200
     response = await world.post("/authorize/resend", page)
+    text = await response.text()
     assert response.status == 429
-    assert "Too many codes sent" in await response.text()
+    assert "3 codes were already sent for this sign-in" in text
+    assert 'action="/authorize/code"' in text  # a limit never blocks a valid code
     assert len(world.smtp.mailbox.messages) == 3
+    response = await world.post("/authorize/code", page, code=world.last_code())
+    assert "Allow access?" in await response.text()
 
 
 async def test_resent_code_replaces_the_old_one(world: World) -> None:
-    response = await world.get_authorize()
-    page = await response.text()
+    page = await world.code_page()
     old = world.last_code()
     await world.post("/authorize/resend", page)
     new = world.last_code()
@@ -383,17 +394,15 @@ async def test_resent_code_replaces_the_old_one(world: World) -> None:
 # -- CSRF and sessions -------------------------------------------------------------------------
 
 async def test_form_with_wrong_csrf_token_is_refused(world: World) -> None:
-    response = await world.get_authorize()
     page = re.sub(r'name="csrf" value="[^"]+"', 'name="csrf" value="forged"',
-                  await response.text())
+                  await world.code_page())
     response = await world.post("/authorize/code", page, code=world.last_code())
     assert response.status == 403
     assert "This form has expired" in await response.text()
 
 
 async def test_form_without_session_cookie_is_refused(world: World) -> None:
-    response = await world.get_authorize()
-    page = await response.text()
+    page = await world.code_page()
     world.gondulf.session.cookie_jar.clear()
     response = await world.post("/authorize/code", page, code=world.last_code())
     assert response.status == 400
@@ -415,8 +424,7 @@ async def test_consent_needs_a_confirmed_code(world: World) -> None:
 # -- consent -----------------------------------------------------------------------------------
 
 async def test_consent_shows_the_app_and_each_scope_in_plain_words(world: World) -> None:
-    response = await world.get_authorize()
-    response = await world.post("/authorize/code", await response.text(),
+    response = await world.post("/authorize/code", await world.code_page(),
                                 code=world.last_code())
     page = await response.text()
     assert "Quill" in page and world.client_id in page
@@ -438,10 +446,8 @@ async def test_hostile_and_unicode_client_names_are_escaped(
     client = sites("app.test")
     json_client(client, name='Ünïcødé 🦊 <script>alert("x")</script>')
     await client.start()
-    response = await world.get_authorize(client_id=client.url("/"),
-                                         redirect_uri=client.url("/cb"))
-    response = await world.post("/authorize/code", await response.text(),
-                                code=world.last_code())
+    page = await world.code_page(client_id=client.url("/"), redirect_uri=client.url("/cb"))
+    response = await world.post("/authorize/code", page, code=world.last_code())
     page = await response.text()
     assert "Ünïcødé 🦊" in page
     assert "<script>" not in page and "&lt;script&gt;" in page

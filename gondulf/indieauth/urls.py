@@ -3,18 +3,24 @@
 Both are http(s) URLs with a path (none given means `/`), without `.`/`..`
 segments, fragment or user:password. A profile URL has no port and a domain
 name for host; a client_id may have a port and may be 127.0.0.1 or [::1].
-Hosts compare case-insensitively and are kept lowercase. GONDULF_DEBUG lets
-profile URLs carry ports, for local testing.
+Hosts are canonical everywhere: case-folded, IDNA-encoded (`bücher.example`
+is `xn--bcher-kva.example`), without a trailing dot, so one name is one
+identity. GONDULF_DEBUG lets profile URLs carry ports, for local testing.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from urllib.parse import SplitResult, urlsplit, urlunsplit
+
+import idna
 
 from gondulf.indieauth.errors import InvalidRequest
 
 LOOPBACK_CLIENT_HOSTS = ("127.0.0.1", "::1")
+PERMANENT_REDIRECTS = frozenset({301, 308})
+MAX_HOST_LENGTH = 253
 
 
 class InvalidURL(InvalidRequest):
@@ -45,6 +51,26 @@ def _split(value: str, what: str) -> SplitResult:
     return parts
 
 
+def canonical_host(host: str) -> str:
+    """A host name as Gondulf keeps it, or InvalidURL: `Bücher.Example.` → `xn--bcher-kva.example`.
+
+    IP addresses are returned in their standard form.
+    """
+    text = host.strip().strip("[]") if host.startswith("[") else host.strip()
+    if _is_ip(text):
+        return str(ipaddress.ip_address(text))
+    text = text.removesuffix(".")
+    if not text or text.startswith(".") or ".." in text:
+        raise InvalidURL(f"{host!r} is not a valid host name")
+    try:
+        encoded = idna.encode(text, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError, ValueError):
+        raise InvalidURL(f"{host!r} is not a valid host name") from None
+    if len(encoded) > MAX_HOST_LENGTH:
+        raise InvalidURL(f"{host!r} is not a valid host name")
+    return encoded.lower()
+
+
 def _is_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host.strip("[]"))
@@ -53,11 +79,11 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-def _rebuild(parts: SplitResult, *, keep_port: bool) -> str:
-    host = (parts.hostname or "").lower()
+def _rebuild(parts: SplitResult) -> str:
+    host = canonical_host(parts.hostname or "")
     if ":" in host:
         host = f"[{host}]"
-    netloc = f"{host}:{parts.port}" if keep_port and parts.port is not None else host
+    netloc = f"{host}:{parts.port}" if parts.port is not None else host
     return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
 
 
@@ -74,9 +100,9 @@ def canonical_profile_url(value: str, *, debug: bool = False) -> str:
         raise InvalidURL("The website address must use a domain name, not an IP address")
     if parts.port is not None and not debug:
         raise InvalidURL("The website address must not contain a port")
-    if "." not in (parts.hostname or "") and not debug:
+    if "." not in canonical_host(parts.hostname or "") and not debug:
         raise InvalidURL("The website address must use a full domain name such as example.com")
-    return _rebuild(parts, keep_port=True)
+    return _rebuild(parts)
 
 
 def canonical_client_id(value: str) -> str:
@@ -85,12 +111,12 @@ def canonical_client_id(value: str) -> str:
     host = parts.hostname or ""
     if _is_ip(host) and host not in LOOPBACK_CLIENT_HOSTS:
         raise InvalidURL("client_id must use a domain name (or 127.0.0.1 / [::1])")
-    return _rebuild(parts, keep_port=True)
+    return _rebuild(parts)
 
 
 def canonical_redirect_uri(value: str) -> str:
     """A redirect_uri: an absolute http(s) URL without fragment, host lowercased."""
-    return _rebuild(_split(value.strip(), "redirect_uri"), keep_port=True)
+    return _rebuild(_split(value.strip(), "redirect_uri"))
 
 
 def is_loopback_client(client_id: str) -> bool:
@@ -105,4 +131,21 @@ def origin(url: str) -> tuple[str, str, int | None]:
 
 
 def domain_of(profile_url: str) -> str:
-    return (urlsplit(profile_url).hostname or "").lower()
+    """The canonical host of a URL (the domain a profile URL proves)."""
+    return canonical_host(urlsplit(profile_url).hostname or "")
+
+
+def profile_url_after_redirects(typed: str, redirects: Sequence[tuple[int, str]]) -> str:
+    """The profile URL once its redirects are followed (IndieAuth §3.3, §4.1).
+
+    `redirects` are (status, location) in the order followed. A permanent
+    redirect (301, 308) makes its location the profile URL; from the first
+    temporary one on, the URL stays what it was, and the redirected-to page
+    is only read for discovery.
+    """
+    profile = typed
+    for status, location in redirects:
+        if status not in PERMANENT_REDIRECTS:
+            break
+        profile = location
+    return profile

@@ -8,14 +8,15 @@ over the HTML, as the spec says), and the representative h-card.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 import mf2py
 
+from gondulf.indieauth.urls import domain_of, profile_url_after_redirects
 from gondulf.services.email import parse_address
-from gondulf.services.fetch import Fetcher, FetchResult
+from gondulf.services.fetch import Fetcher, FetchResult, Redirect
 
 ENDPOINT_RELS = ("indieauth-metadata", "authorization_endpoint", "token_endpoint")
 MAX_HOMEPAGE_BYTES = 1_000_000
@@ -34,9 +35,15 @@ class Homepage:
     emails: tuple[str, ...]
     endpoints: dict[str, str]  # rel → first URL, for ENDPOINT_RELS found
     hcard: HCard | None
+    redirects: tuple[Redirect, ...] = ()  # followed from the URL asked for to `url`
 
     def endpoint(self, rel: str) -> str | None:
         return self.endpoints.get(rel)
+
+    def profile_url(self, typed: str) -> str:
+        """The profile URL `typed` stands for, after its permanent redirects (§3.3)."""
+        return profile_url_after_redirects(
+            typed, [(redirect.status, redirect.location) for redirect in self.redirects])
 
 
 def mailto_address(href: str) -> str | None:
@@ -100,8 +107,9 @@ def parse_homepage(html: str, url: str, header_links: dict[str, list[str]]) -> H
 async def discover_homepage(fetcher: Fetcher, me: str) -> Homepage:
     """Fetch `me` (following redirects) and parse it; FetchError when unreachable."""
     result: FetchResult = await fetcher.get(me, max_bytes=MAX_HOMEPAGE_BYTES)
-    return await asyncio.to_thread(parse_homepage, result.text(), result.url, result.links)
+    homepage = await asyncio.to_thread(parse_homepage, result.text(), result.url, result.links)
+    return replace(homepage, redirects=result.redirects)
 
 
 def same_host(a: str, b: str) -> bool:
-    return (urlsplit(a).hostname or "").lower() == (urlsplit(b).hostname or "").lower()
+    return domain_of(a) == domain_of(b)

@@ -12,10 +12,11 @@ body size are bounded.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +33,8 @@ from gondulf.services.dns import DnsService
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-NAT64 = ipaddress.ip_network("64:ff9b::/96")
+MAX_PER_HOST = 4  # requests (and connections) to one remote host at a time
+MAX_CONNECTIONS = 100
 LOCALHOST_ADDRESSES = ("127.0.0.1", "::1")
 
 
@@ -74,15 +76,51 @@ class BadStatus(FetchError):
         self.status = status
 
 
+def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    return ipaddress.ip_network(text)
+
+
+# IPv4 special-purpose blocks (IANA registry): never a public web site.
+IPV4_SPECIAL = tuple(_network(n) for n in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+    "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.31.196.0/24", "192.52.193.0/24",
+    "192.88.99.0/24", "192.168.0.0/16", "192.175.48.0/24", "198.18.0.0/15",
+    "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4"))
+IPV6_GLOBAL_UNICAST = _network("2000::/3")
+IPV6_DOCUMENTATION = (_network("2001:db8::/32"), _network("3fff::/20"))
+# IPv6 forms that carry an IPv4 address in their last 32 bits: judged by that address.
+IPV6_WITH_IPV4_LAST = tuple(_network(n) for n in (
+    "::ffff:0:0/96",  # IPv4-mapped
+    "::/96",  # IPv4-compatible (deprecated), which holds :: and ::1 too
+    "::ffff:0:0:0/96",  # IPv4-translated (SIIT)
+    "64:ff9b::/96",  # NAT64, well-known prefix
+))
+SIX_TO_FOUR = _network("2002::/16")  # the IPv4 address in bits 16-47
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for, in every form that embeds one."""
+    if any(ip in network for network in IPV6_WITH_IPV4_LAST):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip in SIX_TO_FOUR:
+        return ipaddress.IPv4Address((int(ip) >> 80) & 0xFFFFFFFF)
+    return None
+
+
 def is_public_address(ip: IPAddress) -> bool:
-    """True only for globally routable unicast addresses, unwrapping IPv4 inside IPv6."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        embedded = ip.ipv4_mapped or ip.sixtofour
-        if embedded is None and ip in NAT64:
-            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-        if embedded is not None:
-            return is_public_address(embedded)
-    return ip.is_global and not ip.is_multicast
+    """An allow-list: public IPv4 unicast, or global IPv6 unicast (2000::/3).
+
+    An IPv6 address that embeds an IPv4 address is judged by that address;
+    every other IPv6 form outside 2000::/3 (local-use NAT64, Teredo's
+    2001::/32 and the rest of 2001::/23, documentation prefixes) is refused.
+    """
+    if isinstance(ip, ipaddress.IPv4Address):
+        return ip.is_global and not any(ip in network for network in IPV4_SPECIAL)
+    embedded = embedded_ipv4(ip)
+    if embedded is not None:
+        return is_public_address(embedded)
+    return (ip in IPV6_GLOBAL_UNICAST and ip.is_global and ip.scope_id is None
+            and not any(ip in network for network in IPV6_DOCUMENTATION))
 
 
 def any_address(ip: IPAddress) -> bool:
@@ -113,13 +151,19 @@ class FetchPolicy:
 
 
 @dataclass(frozen=True)
+class Redirect:
+    status: int  # 301, 302, 303, 307 or 308
+    location: str  # the absolute URL it sent the request to
+
+
+@dataclass(frozen=True)
 class FetchResult:
     url: str  # after redirects
     status: int
     headers: CIMultiDictProxy[str]
     body: bytes
     links: dict[str, list[str]] = field(default_factory=dict)  # HTTP Link header, by rel
-    redirects: tuple[str, ...] = ()
+    redirects: tuple[Redirect, ...] = ()  # in the order they were followed
 
     @property
     def content_type(self) -> str:
@@ -178,11 +222,38 @@ class GuardedResolver(AbstractResolver):
         return None
 
 
+class HostSlots:
+    """At most `per_host` requests to one host at a time, whatever the others do.
+
+    A slow or hostile site can then hold only its own few slots (and
+    connections): it delays the sign-ins that fetch it, never anyone else's.
+    """
+
+    def __init__(self, per_host: int) -> None:
+        self._per_host = per_host
+        self._slots: dict[str, tuple[asyncio.Semaphore, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, host: str) -> AsyncIterator[None]:
+        semaphore, users = self._slots.get(host, (asyncio.Semaphore(self._per_host), 0))
+        self._slots[host] = (semaphore, users + 1)
+        try:
+            async with semaphore:
+                yield
+        finally:
+            semaphore, users = self._slots[host]
+            if users == 1:
+                del self._slots[host]
+            else:
+                self._slots[host] = (semaphore, users - 1)
+
+
 class Fetcher:
     """Open with `await Fetcher.open(...)`, close with `await fetcher.close()`."""
 
     def __init__(self, session: aiohttp.ClientSession, policy: FetchPolicy) -> None:
         self._session = session
+        self._hosts = HostSlots(MAX_PER_HOST)
         self.policy = policy
 
     @classmethod
@@ -198,7 +269,8 @@ class Fetcher:
             resolver=GuardedResolver(dns_service, policy),
             use_dns_cache=False,
             ssl=ssl_context if ssl_context is not None else True,
-            limit=50,
+            limit=MAX_CONNECTIONS,
+            limit_per_host=MAX_PER_HOST,
         )
         session = aiohttp.ClientSession(
             connector=connector,
@@ -257,21 +329,23 @@ class Fetcher:
     async def _follow(
         self, current: URL, accept: str, limit: int, follow_redirects: bool
     ) -> FetchResult:
-        history: list[str] = []
+        history: list[Redirect] = []
+        first = current
         while True:
             self.check_url(current)
-            async with await self._request(current, accept) as response:
+            async with self._hosts.hold(current.host or ""), \
+                    await self._request(current, accept) as response:
                 location = response.headers.get("Location")
                 if follow_redirects and response.status in REDIRECT_STATUSES and location:
                     if len(history) >= self.policy.max_redirects:
                         raise TooManyRedirects(
-                            f"{history[0]} redirected more than {self.policy.max_redirects} times"
-                        )
-                    history.append(str(current))
+                            f"{first} redirected more than {self.policy.max_redirects} times")
                     try:
-                        current = current.join(URL(location))
+                        target = current.join(URL(location))
                     except ValueError as exc:
                         raise InvalidFetchURL(f"{current} redirected to {location!r}") from exc
+                    history.append(Redirect(response.status, str(target)))
+                    current = target
                     continue
                 body = await _read_limited(response, limit)
                 return FetchResult(

@@ -1,8 +1,11 @@
 """Pending sign-ins, kept in the database and keyed by the digest of a cookie value.
 
-A session holds the client's request, what the person's homepage said, the
-digest of the emailed code and how many times a code was tried. The cookie
-carries the only copy of the session id.
+A session holds the client's request, the identity being proven, what the
+homepage said and the state of the proof under way. Every change is a
+compare-and-set on the revision the change was decided from: `save` writes
+only if nobody changed the session meanwhile, so no interleaving of requests
+on one session can mix two identities. The cookie carries the only copy of
+the session id.
 """
 
 from __future__ import annotations
@@ -14,61 +17,50 @@ from typing import Any
 
 from gondulf.indieauth.clients import ClientInfo
 from gondulf.indieauth.request import AuthorizationRequest
-from gondulf.services.digests import keyed_digest, new_secret, same, token_digest
-from gondulf.storage.database import Database
+from gondulf.services.digests import new_secret, token_digest
+from gondulf.services.email_proof import EmailProof
+from gondulf.storage.database import Database, Row
 
 SESSION_LIFETIME = 3600
-MAX_CODE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
 class AuthSession:
     id_hash: str
+    revision: int
     request: AuthorizationRequest
     csrf: str
-    me: str | None
-    emails: tuple[str, ...]
-    email: str | None
-    profile: dict[str, Any] | None
     client: ClientInfo | None
-    attempts: int
-    verified: bool
+    me: str | None = None
+    profile: dict[str, Any] | None = None
+    proof: EmailProof | None = None
+    verified: bool = False
 
 
-class CodeCheck:
-    RIGHT = "right"
-    WRONG = "wrong"
-    EXHAUSTED = "exhausted"  # the last allowed try was wrong, or none is left
-    EXPIRED = "expired"  # no live code: never sent, expired or already used
-
-
-def _session(row: Any) -> AuthSession:
+def _session(row: Row) -> AuthSession:
     return AuthSession(
         id_hash=row["id_hash"],
+        revision=row["revision"],
         request=AuthorizationRequest.from_json(row["request"]),
         csrf=row["csrf_secret"],
-        me=row["me"],
-        emails=tuple(json.loads(row["emails"] or "[]")),
-        email=row["email"],
-        profile=json.loads(row["profile"]) if row["profile"] else None,
         client=ClientInfo.from_json(row["client"]) if row["client"] else None,
-        attempts=row["attempts"],
+        me=row["me"],
+        profile=json.loads(row["profile"]) if row["profile"] else None,
+        proof=EmailProof.from_json(row["proof"]) if row["proof"] else None,
         verified=row["verified_at"] is not None,
     )
 
 
 class AuthSessionStore:
-    def __init__(self, db: Database, secret_key: str) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
-        self._key = secret_key
 
     async def create(self, request: AuthorizationRequest, client: ClientInfo | None,
                      now: float | None = None) -> tuple[str, AuthSession]:
         """A new session and the id for its cookie (stored only as a digest)."""
         at = int(time.time() if now is None else now)
         session_id = new_secret()
-        session = AuthSession(token_digest(session_id), request, new_secret(), None, (), None,
-                              None, client, attempts=0, verified=False)
+        session = AuthSession(token_digest(session_id), 0, request, new_secret(), client)
         await self._db.execute(
             "INSERT INTO auth_sessions (id_hash, created_at, expires_at, request, csrf_secret, "
             "client) VALUES (?, ?, ?, ?, ?, ?)",
@@ -78,75 +70,36 @@ class AuthSessionStore:
         return session_id, session
 
     async def get(self, session_id: str, now: float | None = None) -> AuthSession | None:
+        return await self._by_digest(token_digest(session_id), now)
+
+    async def reload(self, session: AuthSession, now: float | None = None
+                     ) -> AuthSession | None:
+        return await self._by_digest(session.id_hash, now)
+
+    async def _by_digest(self, id_hash: str, now: float | None) -> AuthSession | None:
         at = int(time.time() if now is None else now)
         row = await self._db.fetchone(
-            "SELECT * FROM auth_sessions WHERE id_hash = ? AND expires_at > ?",
-            (token_digest(session_id), at),
-        )
+            "SELECT * FROM auth_sessions WHERE id_hash = ? AND expires_at > ?", (id_hash, at))
         return _session(row) if row else None
 
-    async def reload(self, session: AuthSession) -> AuthSession | None:
-        row = await self._db.fetchone(
-            "SELECT * FROM auth_sessions WHERE id_hash = ?", (session.id_hash,))
-        return _session(row) if row else None
+    async def save(self, decided_from: AuthSession, new: AuthSession,
+                   now: float | None = None) -> AuthSession | None:
+        """Write `new` if the session is still at `decided_from`'s revision.
 
-    async def set_identity(self, session: AuthSession, me: str, emails: tuple[str, ...],
-                           profile: dict[str, Any] | None) -> AuthSession | None:
-        """What the homepage said; any earlier code is dropped. None if the session is gone."""
-        changed = await self._db.execute(
-            "UPDATE auth_sessions SET me = ?, emails = ?, profile = ?, email = NULL, "
-            "code_hash = NULL, code_expires_at = NULL, attempts = 0, verified_at = NULL "
-            "WHERE id_hash = ?",
-            (me, json.dumps(list(emails)), json.dumps(profile) if profile else None,
-             session.id_hash),
-        )
-        return replace(session, me=me, emails=emails, profile=profile, email=None, attempts=0,
-                       verified=False) if changed else None
-
-    async def set_code(self, session: AuthSession, email: str, code: str, expires_in: int,
-                       now: float | None = None) -> AuthSession | None:
-        """A new emailed code replaces any earlier one. None if the session is gone."""
-        at = int(time.time() if now is None else now)
-        changed = await self._db.execute(
-            "UPDATE auth_sessions SET email = ?, code_hash = ?, code_expires_at = ?, "
-            "attempts = 0, verified_at = NULL WHERE id_hash = ?",
-            (email, keyed_digest(self._key, code), at + expires_in, session.id_hash),
-        )
-        return replace(session, email=email, attempts=0, verified=False) if changed else None
-
-    async def check_code(self, session: AuthSession, code: str,
-                         now: float | None = None) -> str:
-        """Spend one of the code's tries and compare in constant time.
-
-        The try is counted before comparing, in one statement, so concurrent
-        guesses cannot exceed the limit; a right code is used up at once.
+        Returns the session as written, or None when it changed meanwhile (or is gone).
         """
         at = int(time.time() if now is None else now)
-        row = await self._db.fetchone(
-            "UPDATE auth_sessions SET attempts = attempts + 1 "
-            "WHERE id_hash = ? AND code_hash IS NOT NULL AND code_expires_at > ? "
-            "AND attempts < ? RETURNING code_hash, attempts",
-            (session.id_hash, at, MAX_CODE_ATTEMPTS),
+        changed = await self._db.execute(
+            "UPDATE auth_sessions SET revision = revision + 1, me = ?, profile = ?, proof = ?, "
+            "verified_at = ? WHERE id_hash = ? AND revision = ? AND expires_at > ?",
+            (new.me, json.dumps(new.profile) if new.profile else None,
+             new.proof.to_json() if new.proof else None, at if new.verified else None,
+             decided_from.id_hash, decided_from.revision, at),
         )
-        if row is None:
-            current = await self._db.fetchone(
-                "SELECT attempts, code_hash FROM auth_sessions WHERE id_hash = ?",
-                (session.id_hash,))
-            if current is not None and current["code_hash"] is not None \
-                    and current["attempts"] >= MAX_CODE_ATTEMPTS:
-                return CodeCheck.EXHAUSTED
-            return CodeCheck.EXPIRED
-        if same(row["code_hash"], keyed_digest(self._key, code)):
-            await self._db.execute(
-                "UPDATE auth_sessions SET verified_at = ?, code_hash = NULL, "
-                "code_expires_at = NULL WHERE id_hash = ?", (at, session.id_hash))
-            return CodeCheck.RIGHT
-        if row["attempts"] >= MAX_CODE_ATTEMPTS:
-            await self._db.execute(
-                "UPDATE auth_sessions SET code_hash = NULL, code_expires_at = NULL "
-                "WHERE id_hash = ?", (session.id_hash,))
-            return CodeCheck.EXHAUSTED
-        return CodeCheck.WRONG
+        return replace(new, revision=decided_from.revision + 1) if changed else None
 
-    async def delete(self, session: AuthSession) -> None:
-        await self._db.execute("DELETE FROM auth_sessions WHERE id_hash = ?", (session.id_hash,))
+    async def consume(self, session: AuthSession) -> bool:
+        """End the session if it is still at this revision; True if this call ended it."""
+        return await self._db.execute(
+            "DELETE FROM auth_sessions WHERE id_hash = ? AND revision = ?",
+            (session.id_hash, session.revision)) == 1

@@ -9,11 +9,13 @@ HttpOnly cookie.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from multidict import MultiDictProxy
+from multidict import MultiDict
 
 from gondulf.indieauth.clients import (
     ClientInfo,
@@ -27,9 +29,12 @@ from gondulf.indieauth.scopes import describe
 from gondulf.indieauth.urls import InvalidURL
 from gondulf.services.clients import ClientInfoService, ClientInfoUnavailable
 from gondulf.services.digests import same
+from gondulf.services.email_proof import MAX_CODE_ATTEMPTS, CodeCheck, masked, shown_addresses
 from gondulf.services.grants import grants_client, grants_sign_in_request
-from gondulf.services.sessions import SESSION_LIFETIME, AuthSession, CodeCheck
+from gondulf.services.sessions import SESSION_LIFETIME, AuthSession
 from gondulf.services.signin import SignIn, SignInProblem, expired
+from gondulf.web.client_address import client_ip
+from gondulf.web.forms import read_form
 from gondulf.web.grants import is_grants_sign_in, open_grants
 from gondulf.web.keys import SERVICES, SETTINGS
 from gondulf.web.responses import page, problem_page
@@ -37,6 +42,9 @@ from gondulf.web.responses import page, problem_page
 log = logging.getLogger("gondulf.authorize")
 
 COOKIE = "gondulf_signin"
+
+
+Form = MultiDict[str]
 
 
 def _signin(request: web.Request) -> SignIn:
@@ -74,6 +82,8 @@ async def authorize_get(request: web.Request) -> web.StreamResponse:
         client_id, redirect_uri = client_and_redirect(params)
     except InvalidURL as exc:
         return _invalid_link(request, exc.description)
+    signin = _signin(request)
+    await signin.admit(client_ip(request))  # before fetching anything for a stranger
     services = request.app[SERVICES]
     client = None
     try:
@@ -87,7 +97,6 @@ async def authorize_get(request: web.Request) -> web.StreamResponse:
     if not redirect_uri_allowed(client_id, redirect_uri, client):
         return _invalid_link(request, f"The app's redirect_uri {redirect_uri} is not one "
                              f"that {client_id} publishes.")
-    signin = _signin(request)
     try:
         auth_request = parse_request(params, client_id, redirect_uri,
                                      allow_no_pkce=signin.settings.allow_no_pkce,
@@ -101,18 +110,25 @@ async def grants_sign_in(request: web.Request) -> web.Response:
     """GET /authorize/grants: the sign-in to Gondulf itself that opens the grants page."""
     issuer = request.app[SETTINGS].issuer
     grants_url = EndpointUrls.for_issuer(issuer).grants
+    await _signin(request).admit(client_ip(request))
     return await start_sign_in(request, grants_sign_in_request(issuer, grants_url),
                                grants_client(issuer))
 
 
 async def start_sign_in(request: web.Request, auth_request: AuthorizationRequest,
                         client: ClientInfo | None) -> web.Response:
-    """A new sign-in session, its cookie, and its first page."""
+    """A new sign-in session (the caller admitted it), its cookie, and its first page.
+
+    A `me` hint is checked at once (DNS and homepage) so the person sees where
+    the code would go, but nothing is sent until they ask on that page.
+    """
     signin = _signin(request)
     session_id, session = await signin.sessions.create(auth_request, client)
+    response: web.Response
     if auth_request.me_hint:
         try:
-            response = await _identify(request, signin, session, auth_request.me_hint)
+            session = await signin.identify(session, auth_request.me_hint)
+            response = await _page_for(request, session)
         except SignInProblem as problem:
             response = problem_page(request, problem)
     else:
@@ -135,24 +151,47 @@ async def _cookie_session(request: web.Request, signin: SignIn) -> AuthSession:
     return session
 
 
-async def _form_session(request: web.Request) -> tuple[SignIn, AuthSession,
-                                                       MultiDictProxy[str | bytes | Any]]:
-    """The session of the cookie, once the form's CSRF token matches it."""
-    form = await request.post()
-    signin = _signin(request)
-    session = await _cookie_session(request, signin)
-    token = form.get("csrf")
-    if not isinstance(token, str) or not same(token, session.csrf):
-        raise SignInProblem("csrf", "This form has expired",
-                            "The page was sent from an older or another sign-in, or from "
-                            "another site.", "Go back to the app and sign in again.",
-                            status=403)
-    return signin, session, form
+FormHandler = Callable[[web.Request, SignIn, AuthSession, Form], Awaitable[web.Response]]
 
 
-def _field(form: MultiDictProxy[Any], name: str) -> str:
-    value = form.get(name, "")
-    return value.strip() if isinstance(value, str) else ""
+def sign_in_form(handler: FormHandler) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """A POST of a sign-in page: its session, once the form's CSRF token matches it.
+
+    A problem that leaves the sign-in where it was (a limit, a failed email, a
+    race with another window) shows the page of the session's current step
+    again, with the problem on it.
+    """
+
+    async def handle(request: web.Request) -> web.Response:
+        form = await read_form(request)
+        signin = _signin(request)
+        session = await _cookie_session(request, signin)
+        token = form.get("csrf", "")
+        if not same(token, session.csrf):
+            raise SignInProblem("csrf", "This form has expired",
+                                "The page was sent from an older or another sign-in, or from "
+                                "another site.", "Go back to the app and sign in again.",
+                                status=403)
+        try:
+            return await handler(request, signin, session, form)
+        except SignInProblem as problem:
+            if not problem.in_place:
+                raise
+            current = await signin.sessions.reload(session)
+            if current is None:
+                raise expired() from problem
+            error = " ".join(part for part in (f"{problem.title}.", problem.detail, problem.fix)
+                             if part)
+            response = await _page_for(request, current, status=problem.status, error=error)
+            if problem.retry_after:
+                response.headers["Retry-After"] = str(problem.retry_after)
+            return response
+
+    return handle
+
+
+def _field(form: Form, name: str) -> str:
+    return form.get(name, "").strip()
 
 
 async def website_get(request: web.Request) -> web.Response:
@@ -161,81 +200,89 @@ async def website_get(request: web.Request) -> web.Response:
     return _website_page(request, session)
 
 
-async def website_post(request: web.Request) -> web.Response:
-    signin, session, form = await _form_session(request)
+@sign_in_form
+async def website_post(request: web.Request, signin: SignIn, session: AuthSession,
+                       form: Form) -> web.Response:
     website = _field(form, "me")
     try:
-        return await _identify(request, signin, session, website)
+        session = await signin.identify(session, website)
     except SignInProblem as problem:
         if problem.kind == "bad-website":
             return _website_page(request, session, error=problem.detail, value=website)
         raise
+    return _send_page(request, session)
 
 
-async def _identify(request: web.Request, signin: SignIn, session: AuthSession,
-                    website: str) -> web.Response:
-    session = await signin.identify(session, website)
-    if len(session.emails) == 1:
-        session = await signin.send_code(session, session.emails[0])
-        return _code_page(request, session)
-    return _context_page(request, session, "signin_email.html", title="Where should the code go?")
-
-
-async def email_post(request: web.Request) -> web.Response:
-    signin, session, form = await _form_session(request)
+@sign_in_form
+async def email_post(request: web.Request, signin: SignIn, session: AuthSession,
+                     form: Form) -> web.Response:
+    emails = session.proof.emails if session.proof else ()
     try:
-        email = session.emails[int(_field(form, "email"))]
+        email = emails[int(_field(form, "email"))]
     except (ValueError, IndexError):
         email = ""
-    session = await signin.send_code(session, email)
+    session = await signin.send_code(session, email, client_ip(request))
     return _code_page(request, session)
 
 
-async def resend_post(request: web.Request) -> web.Response:
-    signin, session, _ = await _form_session(request)
-    session = await signin.send_code(session, session.email or "")
+@sign_in_form
+async def resend_post(request: web.Request, signin: SignIn, session: AuthSession,
+                      form: Form) -> web.Response:
+    email = session.proof.email if session.proof and session.proof.email else ""
+    session = await signin.send_code(session, email, client_ip(request))
     return _code_page(request, session, notice="A new code is on its way.")
 
 
-async def code_post(request: web.Request) -> web.Response:
-    signin, session, form = await _form_session(request)
+@sign_in_form
+async def code_post(request: web.Request, signin: SignIn, session: AuthSession,
+                    form: Form) -> web.Response:
     code = "".join(_field(form, "code").split())
-    result = await signin.sessions.check_code(session, code)
-    fresh = await signin.sessions.reload(session)
-    if fresh is None:
-        raise expired()
+    result, session = await signin.check_code(session, code, client_ip(request))
     if result == CodeCheck.RIGHT:
-        if is_grants_sign_in(request, fresh):
-            return await open_grants(request, fresh)
-        return _consent_page(request, fresh)
+        return await _page_for(request, session)
     if result == CodeCheck.WRONG:
-        left = 3 - fresh.attempts
-        return _code_page(request, fresh, status=400,
+        left = MAX_CODE_ATTEMPTS - (session.proof.attempts if session.proof else 0)
+        return _code_page(request, session, status=400,
                           error=f"That code is not right. {left} {'try' if left == 1 else 'tries'}"
                           " left.")
-    detail = ("Three wrong codes were entered, so this code no longer works."
+    detail = ("Wrong codes were entered, so this code no longer works."
               if result == CodeCheck.EXHAUSTED else "The code has expired or was already used.")
-    return _code_page(request, fresh, status=400, error=detail + " Send a new code.",
-                      code_dead=True)
+    return _code_page(request, session, status=400, error=detail + " Send a new code.")
 
 
-async def consent_post(request: web.Request) -> web.Response:
-    signin, session, form = await _form_session(request)
-    redirect_uri = session.request.redirect_uri
+@sign_in_form
+async def consent_post(request: web.Request, signin: SignIn, session: AuthSession,
+                       form: Form) -> web.Response:
     if _field(form, "action") != "approve":
-        await signin.sessions.delete(session)
-        return _error_redirect(signin, redirect_uri,
+        await signin.deny(session)
+        return _error_redirect(signin, session.request.redirect_uri,
                                AccessDenied("the person declined to sign in"),
                                session.request.state)
-    kept = [value for value in form.getall("scope", []) if isinstance(value, str)]
+    kept = form.getall("scope") if "scope" in form else []
     return _redirect(await signin.approve(session, kept))
 
 
 # -- pages --------------------------------------------------------------------------------
 
+async def _page_for(request: web.Request, session: AuthSession, *, status: int = 200,
+                    error: str | None = None) -> web.Response:
+    """The page of the step the sign-in is at: website, address, code or consent."""
+    proof = session.proof
+    if session.verified:
+        if is_grants_sign_in(request, session):
+            return await open_grants(request, _signin(request), session)
+        return _consent_page(request, session)
+    if session.me is None or proof is None:
+        return _website_page(request, session, error=error, status=status)
+    if proof.codes_sent == 0:
+        return _send_page(request, session, status=status, error=error)
+    return _code_page(request, session, status=status, error=error)
+
+
 def _context(session: AuthSession) -> dict[str, Any]:
     client = session.client
     request = session.request
+    proof = session.proof
     return {
         "session": session,
         "client_id": request.client_id,
@@ -245,6 +292,8 @@ def _context(session: AuthSession) -> dict[str, Any]:
         "client_uri_warning": bool(client and client.uri_host_differs),
         "redirect_host": urlsplit(request.redirect_uri).netloc,
         "csrf": session.csrf,
+        "addresses": shown_addresses(proof.emails) if proof else [],
+        "sent_to": masked(proof.email) if proof and proof.email else None,
     }
 
 
@@ -254,16 +303,22 @@ def _context_page(request: web.Request, session: AuthSession, template: str, *,
 
 
 def _website_page(request: web.Request, session: AuthSession, *, error: str | None = None,
-                  value: str = "") -> web.Response:
+                  value: str = "", status: int | None = None) -> web.Response:
     return _context_page(request, session, "signin_website.html", title="Sign in",
-                         status=400 if error else 200, error=error, value=value)
+                         status=status or (400 if error else 200), error=error, value=value)
+
+
+def _send_page(request: web.Request, session: AuthSession, *, status: int = 200,
+               error: str | None = None) -> web.Response:
+    return _context_page(request, session, "signin_email.html", title="Send your code",
+                         status=status, error=error)
 
 
 def _code_page(request: web.Request, session: AuthSession, *, status: int = 200,
-               error: str | None = None, notice: str | None = None,
-               code_dead: bool = False) -> web.Response:
+               error: str | None = None, notice: str | None = None) -> web.Response:
+    live = session.proof is not None and session.proof.code_live(time.time())
     return _context_page(request, session, "signin_code.html", title="Enter your code",
-                         status=status, error=error, notice=notice, code_dead=code_dead)
+                         status=status, error=error, notice=notice, code_dead=not live)
 
 
 def _consent_page(request: web.Request, session: AuthSession) -> web.Response:

@@ -10,6 +10,7 @@ from gondulf.services.digests import same
 from gondulf.services.grants import GrantsSession, GrantsSessionStore, grants_of, revoke_grant
 from gondulf.services.sessions import AuthSession
 from gondulf.services.signin import SignIn, SignInProblem
+from gondulf.web.forms import read_form
 from gondulf.web.keys import SERVICES, SETTINGS
 from gondulf.web.responses import page
 
@@ -21,12 +22,11 @@ def is_grants_sign_in(request: web.Request, session: AuthSession) -> bool:
     return session.request.redirect_uri == urls.grants
 
 
-async def open_grants(request: web.Request, session: AuthSession) -> web.Response:
+async def open_grants(request: web.Request, signin: SignIn, session: AuthSession
+                      ) -> web.Response:
     """After the emailed code: sign the person in to the grants page."""
-    services = request.app[SERVICES]
-    await SignIn(services).sessions.delete(session)
-    assert session.me is not None
-    session_id = await GrantsSessionStore(services.db).create(session.me)
+    me = await signin.finish(session)
+    session_id = await GrantsSessionStore(request.app[SERVICES].db).create(me)
     response = web.Response(status=303, headers={"Location": "/grants"})
     response.set_cookie(COOKIE, session_id, path="/grants", httponly=True, samesite="Lax",
                         secure=not request.app[SETTINGS].debug)
@@ -50,7 +50,7 @@ async def grants_get(request: web.Request) -> web.Response:
 
 
 async def _form_session(request: web.Request) -> tuple[GrantsSession, dict[str, str]]:
-    form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    form = dict(await read_form(request))
     session = await _grants_session(request)
     if session is None or not same(form.get("csrf", ""), session.csrf):
         raise SignInProblem("csrf", "This form has expired",

@@ -63,10 +63,13 @@ def error_response(request: web.Request, status: int, title: str, detail: str) -
 
 
 RETRYABLE = frozenset({"bad-website", "no-dns-record", "no-email", "homepage-unreachable",
-                       "dns-failed"})
+                       "dns-failed", "homepage-elsewhere", "bad-redirect"})
 
 
 def problem_page(request: web.Request, problem: SignInProblem) -> web.Response:
     """A sign-in problem: what went wrong and exactly what to do about it."""
-    return page(request, "problem.html", status=problem.status, title=problem.title,
-                detail=problem.detail, fix=problem.fix, retry=problem.kind in RETRYABLE)
+    response = page(request, "problem.html", status=problem.status, title=problem.title,
+                    detail=problem.detail, fix=problem.fix, retry=problem.kind in RETRYABLE)
+    if problem.retry_after:
+        response.headers["Retry-After"] = str(problem.retry_after)
+    return response

@@ -7,15 +7,15 @@ from aiohttp import web
 from gondulf.indieauth.errors import InvalidRequest, InvalidToken
 from gondulf.services.redemption import profile_response, redeem_code, token_grant
 from gondulf.services.tokens import TokenStore
+from gondulf.web.forms import FORM_TYPES, read_form
 from gondulf.web.keys import SERVICES
 from gondulf.web.responses import NO_STORE, json_response
 
 
 async def form_of(request: web.Request) -> dict[str, str]:
-    if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+    if request.content_type not in FORM_TYPES:
         raise InvalidRequest("send the parameters as application/x-www-form-urlencoded")
-    form = await request.post()
-    return {key: value for key, value in form.items() if isinstance(value, str)}
+    return dict(await read_form(request))
 
 
 async def authorization_code_post(request: web.Request) -> web.Response:

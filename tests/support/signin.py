@@ -88,15 +88,28 @@ class World:
             form += [(key, v) for v in value] if isinstance(value, list) else [(key, value)]
         return await self.gondulf.post(path, data=form, allow_redirects=False)
 
-    async def sign_in(self, *, scopes: list[str] | None = None, **changes: str | None
-                      ) -> dict[str, str]:
-        """The whole browser side; returns the query of the redirect back to the app."""
+    async def send_code(self, page: str, index: int = 0) -> str:
+        """Press "send my code" on the page; returns the code page."""
+        assert 'action="/authorize/email"' in page, page
+        response = await self.post("/authorize/email", page, email=str(index))
+        text = await response.text()
+        assert response.status == 200 and "Enter your code" in text, text
+        return text
+
+    async def code_page(self, **changes: str | None) -> str:
+        """Start a sign-in (with the `me` hint) and have the code sent; the code page."""
         response = await self.get_authorize(**changes)
         page = await response.text()
         assert response.status == 200, page
         if 'action="/authorize/website"' in page:
             response = await self.post("/authorize/website", page, me=self.me)
             page = await response.text()
+        return await self.send_code(page)
+
+    async def sign_in(self, *, scopes: list[str] | None = None, **changes: str | None
+                      ) -> dict[str, str]:
+        """The whole browser side; returns the query of the redirect back to the app."""
+        page = await self.code_page(**changes)
         response = await self.post("/authorize/code", page, code=self.last_code())
         page = await response.text()
         assert response.status == 200 and "Allow access?" in page, page

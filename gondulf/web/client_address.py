@@ -1,0 +1,105 @@
+"""Who sent a request, and whether it came over https.
+
+The socket's peer is the client, unless the peer is one of the operator's
+trusted proxies (GONDULF_TRUSTED_PROXIES): then the chain in
+`X-Forwarded-For` (or, without it, `Forwarded`) is walked from the nearest
+hop back, and the first address that is not a trusted proxy is the client.
+Whether the request came over https is then the nearest proxy's word
+(`X-Forwarded-Proto`, or `proto=` in `Forwarded`). Nobody else can claim
+either: headers from an untrusted peer are ignored.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from gondulf.config import Network
+from gondulf.web.keys import SETTINGS
+
+
+@dataclass(frozen=True)
+class Origin:
+    ip: str
+    https: bool
+
+
+ORIGIN_KEY = web.RequestKey("origin", Origin)
+
+
+def _address(text: str) -> str | None:
+    """`203.0.113.9`, `203.0.113.9:443`, `[2001:db8::1]:80`, `"[::1]"` → the address."""
+    value = text.strip().strip('"')
+    if value.startswith("["):
+        value = value[1:].partition("]")[0]
+    elif value.count(":") == 1:
+        value = value.partition(":")[0]
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
+
+
+def _trusted(address: str, proxies: Sequence[Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in network for network in proxies)
+
+
+def _forwarded_elements(value: str) -> list[dict[str, str]]:
+    """RFC 7239: `for=192.0.2.1;proto=https, for="[2001:db8::1]"` → one dict per element."""
+    elements = []
+    for element in value.split(","):
+        pairs = {}
+        for pair in element.split(";"):
+            name, _, text = pair.partition("=")
+            pairs[name.strip().lower()] = text.strip().strip('"')
+        elements.append(pairs)
+    return elements
+
+
+def request_origin(peer: str, transport_https: bool, headers: Mapping[str, str],
+                   proxies: Sequence[Network]) -> Origin:
+    """The client's address and scheme, believing forwarding headers only from proxies."""
+    if not proxies or not _trusted(peer, proxies):
+        return Origin(peer, transport_https)
+    forwarded_for = headers.get("X-Forwarded-For")
+    elements = _forwarded_elements(headers.get("Forwarded", ""))
+    chain = forwarded_for.split(",") if forwarded_for is not None else [
+        element.get("for", "") for element in elements if "for" in element]
+    client = peer
+    for hop in reversed(chain):
+        address = _address(hop)
+        if address is None:
+            break
+        client = address
+        if not _trusted(address, proxies):
+            break
+    proto = headers.get("X-Forwarded-Proto")
+    if proto is not None:
+        scheme = proto.split(",")[-1].strip().lower()
+    else:
+        scheme = next((e["proto"].lower() for e in reversed(elements) if "proto" in e),
+                      "https" if transport_https else "http")
+    return Origin(client, scheme == "https")
+
+
+def origin_of(request: web.Request) -> Origin:
+    """The request's Origin, worked out once per request."""
+    if ORIGIN_KEY in request:
+        return request[ORIGIN_KEY]
+    origin = request_origin(request.remote or "", request.secure, request.headers,
+                            request.app[SETTINGS].trusted_proxies)
+    request[ORIGIN_KEY] = origin
+    return origin
+
+
+def client_ip(request: web.Request) -> str:
+    return origin_of(request).ip

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from dotenv import dotenv_values
 
 from gondulf.errors import ConfigError, ConfigProblem
+from gondulf.files import private_folder
 
 PREFIX = "GONDULF_"
 DEV_SECRET_FILE = "dev-secret-key"  # noqa: S105 - a file name
@@ -420,7 +421,7 @@ def dev_secret(data_dir: Path) -> str:
     path = data_dir / DEV_SECRET_FILE
     if path.is_file():
         return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(data_dir)
     secret = secrets.token_urlsafe(48)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:

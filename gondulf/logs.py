@@ -8,6 +8,7 @@ import sys
 from datetime import UTC, datetime
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+QUIET_LIBRARIES = ("aiosqlite",)
 
 
 class JsonFormatter(logging.Formatter):
@@ -33,3 +34,7 @@ def configure_logging(level: str, fmt: str) -> None:
     root.setLevel(level)
     # aiohttp's own access log is replaced by gondulf.web.access_log (no query strings).
     logging.getLogger("aiohttp.access").propagate = False
+    # These write statements with their parameters, or whole messages, at DEBUG: codes,
+    # token digests and session ids would reach the log.
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(max(logging.INFO, logging.getLevelNamesMapping()[level]))

@@ -8,10 +8,16 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from support.signin import World, homepage_html
 from support.web_server import Site, html
+
+from gondulf.services.email_proof import EmailProof
+from gondulf.services.sessions import AuthSession
+from gondulf.services.signin import SignIn, SignInProblem
+from gondulf.web.keys import SERVICES
 
 ROUNDS = 40
 NO_LIMITS = {"GONDULF_LIMIT_SIGNINS_PER_IP": "100000", "GONDULF_LIMIT_CODES_PER_IP": "100000",
@@ -75,3 +81,107 @@ async def test_a_code_never_proves_another_identity_than_it_was_sent_for(
                 and recipients == ["mallory@attacker.test"]:
             mixed.append(round_)
     assert mixed == [], f"verified as the victim with the attacker's code in rounds {mixed}"
+
+
+# -- each mechanism on its own --------------------------------------------------------------
+
+def _signin(world: World) -> SignIn:
+    return SignIn(world.gondulf.app[SERVICES])
+
+
+async def _session(world: World, signin: SignIn) -> AuthSession:
+    session = await signin.sessions.get(world.session_id())
+    assert session is not None
+    return session
+
+
+async def test_a_stale_decision_writes_nothing(world: World, sites: Callable[..., Site]
+                                               ) -> None:
+    """The interleaving of the race, step by step: the resend decided on the attacker's
+    session must not land once the website was switched to the victim's."""
+    victim = await _person(world, sites, "victim.test", ("v1@victim.test", "v2@victim.test"))
+    await world.code_page()
+    signin = _signin(world)
+    stale = await _session(world, signin)
+    switched = await signin.identify(stale, victim.url("/"))
+    assert switched.me == victim.url("/")
+    sent = len(world.smtp.mailbox.messages)
+    with pytest.raises(SignInProblem) as caught:
+        await signin.send_code(stale, "jane@jane.test", "127.0.0.1")
+    assert caught.value.kind == "changed"
+    assert len(world.smtp.mailbox.messages) == sent  # nothing was mailed
+    current = await _session(world, signin)
+    assert current.me == victim.url("/") and current.proof is not None
+    assert current.proof.code_digest is None
+
+
+async def test_two_saves_from_one_revision_exactly_one_lands(world: World) -> None:
+    await world.code_page()
+    signin = _signin(world)
+    session = await _session(world, signin)
+    assert session.proof is not None
+    first = replace(session, proof=replace(session.proof, attempts=1))
+    second = replace(session, proof=replace(session.proof, attempts=2))
+    results = await asyncio.gather(signin.sessions.save(session, first),
+                                   signin.sessions.save(session, second))
+    assert sorted(r is None for r in results) == [False, True]
+
+
+def test_a_code_matches_only_the_identity_and_addresses_it_was_sent_for() -> None:
+    proof = EmailProof(("a@x.test", "b@x.test")).with_code(
+        "k" * 32, "https://x.test/", "a@x.test", "123456", 2**40)
+    assert proof.matches("k" * 32, "https://x.test/", "123456")
+    assert not proof.matches("k" * 32, "https://y.test/", "123456")
+    assert not replace(proof, emails=("a@x.test",)).matches("k" * 32, "https://x.test/",
+                                                            "123456")
+    assert not replace(proof, email="b@x.test").matches("k" * 32, "https://x.test/", "123456")
+
+
+async def test_changing_the_website_after_a_code_was_sent_ends_the_code(
+    world: World, sites: Callable[..., Site]
+) -> None:
+    other = await _person(world, sites, "other.test", ("o@other.test",))
+    page = await world.code_page()
+    code = world.last_code()
+    await world.post("/authorize/website", page, me=other.url("/"))
+    response = await world.post("/authorize/code", page, code=code)
+    text = await response.text()
+    assert "Allow access?" not in text
+    assert 'action="/authorize/email"' in text  # the new website's code was never sent
+
+
+async def test_a_me_hint_alone_sends_no_email(world: World) -> None:
+    """A stranger's link (or <img>) to /authorize?me=victim must not mail the victim."""
+    for _ in range(3):
+        world.gondulf.session.cookie_jar.clear()
+        response = await world.get_authorize()
+        page = await response.text()
+        assert response.status == 200 and "Send my code to j…e@jane.test" in page
+    assert world.smtp.mailbox.messages == []
+
+
+async def test_a_failed_email_leaves_no_code_and_uses_no_quota(world: World) -> None:
+    response = await world.get_authorize()
+    page = await response.text()
+    world.smtp.mailbox.refuse_all = True
+    for _ in range(6):  # more than the per-sign-in and per-address limits
+        response = await world.post("/authorize/email", page, email="0")
+        assert response.status == 502
+    signin = _signin(world)
+    session = await _session(world, signin)
+    assert session.proof is not None and session.proof.code_digest is None
+    assert session.proof.codes_sent == 0
+    world.smtp.mailbox.refuse_all = False
+    page = await world.send_code(page)
+    response = await world.post("/authorize/code", page, code=world.last_code())
+    assert "Allow access?" in await response.text()
+
+
+async def test_approving_twice_at_once_issues_one_code(world: World) -> None:
+    page = await world.code_page()
+    response = await world.post("/authorize/code", page, code=world.last_code())
+    page = await response.text()
+    responses = await asyncio.gather(*(world.post("/authorize/consent", page, action="approve",
+                                                  scope=["profile"]) for _ in range(4)))
+    assert sorted(r.status for r in responses)[0] == 302
+    assert [r.status for r in responses].count(302) == 1

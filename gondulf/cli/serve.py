@@ -55,6 +55,8 @@ def serve(
                 access_log_class=AccessLogger,
                 print=None,
                 shutdown_timeout=10,
+                # Also the time a new connection has to send its headers: no slow drip.
+                keepalive_timeout=settings.request_timeout,
                 handle_signals=True,
             )
     except OSError as exc:  # the address is taken or not ours

@@ -68,3 +68,14 @@ class InvalidToken(OAuthError):
 class InsufficientScope(OAuthError):
     error = "insufficient_scope"
     status = 403
+
+
+class TooManyRequests(OAuthError):
+    """RFC 6585 §4: a client over an abuse limit; answered with Retry-After."""
+
+    error = "too_many_requests"
+    status = 429
+
+    def __init__(self, description: str, retry_after: int) -> None:
+        super().__init__(description)
+        self.retry_after = retry_after

@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from gondulf.config import Limits
 from gondulf.storage.database import Database, Row, Transaction
 
 SLOTS_PER_WINDOW = 60
@@ -32,6 +33,32 @@ class Limit:
     def slot(self, at: int) -> int:
         size = max(1, self.window // SLOTS_PER_WINDOW)
         return at - at % size
+
+
+@dataclass(frozen=True)
+class AbuseLimits:
+    """The limits of each party, from the settings (GONDULF_LIMIT_*)."""
+
+    signins_per_ip: Limit
+    codes_per_ip: Limit
+    codes_per_address: Limit
+    codes_per_domain: Limit
+    wrong_codes_per_ip: Limit
+    failed_api_per_ip: Limit
+    codes_per_session: int  # counted in the sign-in's own state
+
+    @classmethod
+    def from_settings(cls, limits: Limits) -> AbuseLimits:
+        def limit(name: str, count: int) -> Limit:
+            return Limit(name, count, limits.window)
+
+        return cls(limit("signins-per-ip", limits.signins_per_ip),
+                   limit("codes-per-ip", limits.codes_per_ip),
+                   limit("codes-per-address", limits.codes_per_address),
+                   limit("codes-per-domain", limits.codes_per_domain),
+                   limit("wrong-codes-per-ip", limits.wrong_codes_per_ip),
+                   limit("failed-api-per-ip", limits.failed_api_per_ip),
+                   limits.codes_per_session)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from gondulf.services.dns import DnsService, build_resolver
 from gondulf.services.domains import DomainStore
 from gondulf.services.email import EmailSender
 from gondulf.services.fetch import Fetcher, FetchPolicy
+from gondulf.services.rate_limits import AbuseLimits
 from gondulf.storage.database import Database, server_lock
 from gondulf.storage.migrations import apply_migrations
 
@@ -29,6 +30,7 @@ class Services:
     fetcher: Fetcher
     email: EmailSender
     _db: Database | None
+    limits: AbuseLimits
 
     @property
     def db(self) -> Database:
@@ -73,4 +75,5 @@ async def open_services(
                                      ssl_context=client_ssl_context)
         stack.push_async_callback(fetcher.close)
         email = EmailSender(settings.smtp, debug=settings.debug, tls_context=client_ssl_context)
-        yield Services(settings, dns_service, fetcher, email, db)
+        yield Services(settings, dns_service, fetcher, email, db,
+                       AbuseLimits.from_settings(settings.limits))

@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from gondulf.config import Limits
 from gondulf.indieauth.responses import add_query
 from gondulf.indieauth.scopes import narrow
 from gondulf.indieauth.urls import InvalidURL, canonical_profile_url, domain_of
@@ -30,7 +29,12 @@ from gondulf.services.dns import VERIFY_VALUE, verification_name
 from gondulf.services.email import EmailError, code_message
 from gondulf.services.email_proof import MAX_CODE_ATTEMPTS, CodeCheck, EmailProof
 from gondulf.services.fetch import FetchError
-from gondulf.services.rate_limits import Counted, Limit, RateLimiter, Refused, address_key
+from gondulf.services.rate_limits import (
+    Counted,
+    RateLimiter,
+    Refused,
+    address_key,
+)
 from gondulf.services.runtime import Services
 from gondulf.services.sessions import AuthSession, AuthSessionStore
 
@@ -52,28 +56,6 @@ class SignInProblem(Exception):
     status: int = 400
     retry_after: int | None = None
     in_place: bool = False
-
-
-@dataclass(frozen=True)
-class SignInLimits:
-    """The limits of one party each, from the settings."""
-
-    signins_per_ip: Limit
-    codes_per_ip: Limit
-    codes_per_address: Limit
-    codes_per_domain: Limit
-    wrong_codes_per_ip: Limit
-    codes_per_session: int
-
-    @classmethod
-    def from_settings(cls, limits: Limits) -> SignInLimits:
-        window = limits.window
-        return cls(Limit("signins-per-ip", limits.signins_per_ip, window),
-                   Limit("codes-per-ip", limits.codes_per_ip, window),
-                   Limit("codes-per-address", limits.codes_per_address, window),
-                   Limit("codes-per-domain", limits.codes_per_domain, window),
-                   Limit("wrong-codes-per-ip", limits.wrong_codes_per_ip, window),
-                   limits.codes_per_session)
 
 
 def _profile(hcard: HCard | None, me: str) -> dict[str, Any]:
@@ -100,7 +82,7 @@ class SignIn:
         self.sessions = AuthSessionStore(services.db)
         self.codes = AuthorizationCodeStore(services.db)
         self.limiter = RateLimiter(services.db)
-        self.limits = SignInLimits.from_settings(services.settings.limits)
+        self.limits = services.limits
 
     async def admit(self, client_ip: str) -> None:
         """Count a sign-in started from `client_ip`, or refuse it over the limit."""

@@ -11,7 +11,9 @@ import time
 from pathlib import Path
 
 from gondulf.errors import DatabaseError, UsageError
+from gondulf.files import private_file
 from gondulf.storage.database import server_lock
+from gondulf.storage.migrations import expected_schema, schema_of
 
 
 def _integrity(connection: sqlite3.Connection) -> str:
@@ -21,6 +23,7 @@ def _integrity(connection: sqlite3.Connection) -> str:
 def _copy(source: Path, destination: Path) -> None:
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     try:
+        private_file(destination)
         dst = sqlite3.connect(destination)
         try:
             src.backup(dst)
@@ -53,7 +56,12 @@ def backup(database: Path, destination: Path) -> int:
 
 
 def check_backup(path: Path) -> int:
-    """The number of migrations a backup holds; UsageError when it is not a Gondulf backup."""
+    """The number of migrations a backup holds; UsageError unless it is a Gondulf database.
+
+    Its schema (tables, indexes, triggers, views) must be exactly what its
+    migrations produce: nothing added (a trigger that copies every new token
+    elsewhere), nothing changed, nothing missing.
+    """
     if not path.is_file():
         raise UsageError(f"there is no file at {path}")
     try:
@@ -61,12 +69,24 @@ def check_backup(path: Path) -> int:
         try:
             if _integrity(connection) != "ok":
                 raise UsageError(f"{path} fails SQLite's integrity check")
-            row = connection.execute("SELECT count(*) FROM schema_migrations").fetchone()
+            versions = [row[0] for row in
+                        connection.execute("SELECT version FROM schema_migrations")]
+            found = schema_of(connection)
         finally:
             connection.close()
     except sqlite3.Error as exc:
         raise UsageError(f"{path} is not a Gondulf database backup ({exc})") from exc
-    return int(row[0])
+    try:
+        expected = expected_schema(versions)
+    except DatabaseError as exc:
+        raise UsageError(f"{path} cannot be restored: {exc}") from exc
+    differences = [f"unexpected {kind} {name}" for kind, name in sorted(found.keys() - expected)]
+    differences += [f"missing {kind} {name}" for kind, name in sorted(expected.keys() - found)]
+    differences += [f"{kind} {name} differs" for kind, name in sorted(found.keys() & expected)
+                    if found[kind, name] != expected[kind, name]]
+    if differences:
+        raise UsageError(f"{path} does not have Gondulf's schema: {'; '.join(differences)}")
+    return len(versions)
 
 
 def restore(source: Path, database: Path) -> Path | None:

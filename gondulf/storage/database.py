@@ -21,6 +21,7 @@ from typing import Any
 import aiosqlite
 
 from gondulf.errors import DatabaseError
+from gondulf.files import private_file
 
 BUSY_TIMEOUT_MS = 5000
 READ_BUSY_TIMEOUT_MS = 200
@@ -38,8 +39,8 @@ def server_lock(path: Path, *, exclusive: bool = False) -> Iterator[None]:
 
     Raises DatabaseError at once when it cannot be had.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path(path), os.O_RDWR | os.O_CREAT, 0o600)
+    private_file(lock_path(path))
+    fd = os.open(lock_path(path), os.O_RDWR)
     try:
         try:
             fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
@@ -60,9 +61,10 @@ class Database:
 
     @classmethod
     async def open(cls, path: Path) -> Database:
-        """Open (creating the file and its folder) with WAL, busy timeout and foreign keys."""
+        """Open (creating the file 0600 and its folder 0700) with WAL, busy timeout and
+        foreign keys."""
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(path)
             connection = await aiosqlite.connect(path, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise DatabaseError(f"cannot open the database {path}: {exc}") from exc

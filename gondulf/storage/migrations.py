@@ -116,3 +116,35 @@ async def apply_migrations(
             ) from exc
         done.append(migration)
     return done
+
+
+SchemaObject = tuple[str, str]  # (type, name): ("table", "tokens"), ("index", ...)
+SCHEMA_QUERY = ("SELECT type, name, sql FROM sqlite_master "
+                "WHERE name NOT LIKE 'sqlite_%' AND sql IS NOT NULL")
+
+
+def schema_of(connection: sqlite3.Connection) -> dict[SchemaObject, str]:
+    """Every table, index, trigger and view of a database, with the SQL that made it."""
+    return {(kind, name): sql for kind, name, sql in connection.execute(SCHEMA_QUERY)}
+
+
+def expected_schema(versions: Iterable[int]) -> dict[SchemaObject, str]:
+    """The schema that applying exactly these migrations to an empty database produces.
+
+    Raises DatabaseError when a version is not one of the shipped migrations.
+    """
+    by_version = {m.version: m for m in load_migrations()}
+    wanted = sorted(versions)
+    unknown = [v for v in wanted if v not in by_version]
+    if unknown:
+        raise DatabaseError(f"it holds migration {unknown[0]:04d}, which this version of "
+                            "Gondulf does not know; restore it with the version that wrote it")
+    connection = sqlite3.connect(":memory:")
+    try:
+        connection.execute(CREATE_TABLE)
+        for version in wanted:
+            for statement in by_version[version].statements():
+                connection.execute(statement)
+        return schema_of(connection)
+    finally:
+        connection.close()

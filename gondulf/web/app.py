@@ -9,14 +9,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from gondulf.config import Settings
 from gondulf.indieauth.endpoints import METADATA_PATH
 from gondulf.services.housekeeping import purge_forever
 from gondulf.services.runtime import open_services
 from gondulf.web import authorize, grants, handlers, lifecycle, metadata, token
+from gondulf.web.api_limits import limit_failures
 from gondulf.web.keys import SERVICES, SETTINGS
-from gondulf.web.middleware import errors, security_headers
+from gondulf.web.middleware import errors, https_only, security_headers
 
 STATIC_DIR = Path(__file__).parent / "static"
 MAX_REQUEST_BYTES = 64 * 1024
@@ -25,7 +27,10 @@ MAX_REQUEST_BYTES = 64 * 1024
 def create_app(settings: Settings, *, client_ssl_context: ssl.SSLContext | None = None
                ) -> web.Application:
     """The server for `settings`; `client_ssl_context` sets the CAs trusted for outgoing TLS."""
-    app = web.Application(middlewares=[errors], client_max_size=MAX_REQUEST_BYTES)
+    middlewares: list[Middleware] = [errors]
+    if not settings.debug and settings.issuer.startswith("https:"):
+        middlewares.append(https_only(settings.issuer))
+    app = web.Application(middlewares=middlewares, client_max_size=MAX_REQUEST_BYTES)
     app[SETTINGS] = settings
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -48,7 +53,7 @@ def create_app(settings: Settings, *, client_ssl_context: ssl.SSLContext | None 
     app.router.add_get("/health", handlers.health)
     app.router.add_get(f"/{METADATA_PATH}", metadata.metadata)
     app.router.add_get("/authorize", authorize.authorize_get)
-    app.router.add_post("/authorize", token.authorization_code_post)
+    app.router.add_post("/authorize", limit_failures(token.authorization_code_post))
     app.router.add_get("/authorize/website", authorize.website_get)
     app.router.add_get("/authorize/grants", authorize.grants_sign_in)
     app.router.add_post("/authorize/website", authorize.website_post)
@@ -56,11 +61,11 @@ def create_app(settings: Settings, *, client_ssl_context: ssl.SSLContext | None 
     app.router.add_post("/authorize/code", authorize.code_post)
     app.router.add_post("/authorize/resend", authorize.resend_post)
     app.router.add_post("/authorize/consent", authorize.consent_post)
-    app.router.add_get("/token", token.token_get)
-    app.router.add_post("/token", token.token_post)
-    app.router.add_post("/introspect", lifecycle.introspect)
-    app.router.add_post("/revoke", lifecycle.revoke)
-    app.router.add_get("/userinfo", lifecycle.userinfo)
+    app.router.add_get("/token", limit_failures(token.token_get))
+    app.router.add_post("/token", limit_failures(token.token_post))
+    app.router.add_post("/introspect", limit_failures(lifecycle.introspect))
+    app.router.add_post("/revoke", limit_failures(lifecycle.revoke))
+    app.router.add_get("/userinfo", limit_failures(lifecycle.userinfo))
     app.router.add_get("/grants", grants.grants_get)
     app.router.add_post("/grants/revoke", grants.revoke_post)
     app.router.add_post("/grants/signout", grants.signout_post)

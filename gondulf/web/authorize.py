@@ -245,6 +245,9 @@ async def code_post(request: web.Request, signin: SignIn, session: AuthSession,
         return _code_page(request, session, status=400,
                           error=f"That code is not right. {left} {'try' if left == 1 else 'tries'}"
                           " left.")
+    if session.proof is None or session.proof.codes_sent == 0:  # the website changed since
+        return await _page_for(request, session, status=400,
+                               error="No code has been sent for this website yet.")
     detail = ("Wrong codes were entered, so this code no longer works."
               if result == CodeCheck.EXHAUSTED else "The code has expired or was already used.")
     return _code_page(request, session, status=400, error=detail + " Send a new code.")

@@ -34,6 +34,7 @@ async def home(request: web.Request) -> web.Response:
     return page(
         request,
         "home.html",
+        cacheable=True,
         metadata_url=EndpointUrls.for_issuer(settings.issuer).metadata,
         record_name=verification_name("example.com"),
         record_value=VERIFY_VALUE,

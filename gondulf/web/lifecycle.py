@@ -12,6 +12,7 @@ from aiohttp import web
 from gondulf.indieauth.errors import InsufficientScope, InvalidClient, InvalidRequest, InvalidToken
 from gondulf.services.resource_servers import ResourceServerStore
 from gondulf.services.tokens import TokenStore
+from gondulf.web.api_limits import mark_failed
 from gondulf.web.keys import SERVICES
 from gondulf.web.responses import NO_STORE, json_response
 from gondulf.web.token import bearer_token, form_of
@@ -63,7 +64,8 @@ async def revoke(request: web.Request) -> web.Response:
     form = await form_of(request)
     if not form.get("token"):
         raise InvalidRequest("token is required")
-    await TokenStore(request.app[SERVICES].db).revoke_token(form["token"])
+    if not await TokenStore(request.app[SERVICES].db).revoke_token(form["token"]):
+        mark_failed(request)
     return json_response({}, headers=NO_STORE)
 
 

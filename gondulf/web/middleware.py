@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
 
 from gondulf.indieauth.endpoints import EndpointUrls
 from gondulf.indieauth.errors import OAuthError
 from gondulf.services.signin import SignInProblem
+from gondulf.web.client_address import origin_of
 from gondulf.web.keys import SETTINGS
 from gondulf.web.responses import error_response, oauth_error_response, problem_page
 
@@ -48,6 +49,29 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         log.exception("unexpected error in %s %s", request.method, request.path)
         return error_response(request, 500, "Something went wrong",
                               "The server failed to answer this request. It has been logged.")
+
+
+PROBE_PATHS = frozenset({"/health"})  # load balancers and containers probe over plain HTTP
+
+
+def https_only(issuer: str) -> Middleware:
+    """Production: a request that did not arrive over https goes there, probes excepted.
+
+    "Arrived over https" is the transport's own, or a trusted proxy's
+    X-Forwarded-Proto (gondulf.web.client_address). The redirect goes to the
+    issuer's host, never to a Host header a client chose.
+    """
+    base = issuer.rstrip("/")
+
+    @web.middleware
+    async def redirect_plain_http(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if origin_of(request).https or request.path in PROBE_PATHS:
+            return await handler(request)
+        if request.method in ("GET", "HEAD"):
+            raise web.HTTPMovedPermanently(base + request.path_qs)
+        raise web.HTTPForbidden(text=f"This server accepts only https: use {issuer}")
+
+    return redirect_plain_http
 
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:

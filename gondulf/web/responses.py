@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gondulf.indieauth.errors import InsufficientScope, OAuthError
+from gondulf.indieauth.errors import InsufficientScope, OAuthError, TooManyRequests
 from gondulf.services.signin import SignInProblem
 from gondulf.templating import render
 from gondulf.web.keys import SETTINGS
@@ -43,13 +43,18 @@ def oauth_error_response(error: OAuthError) -> web.Response:
         if isinstance(error, InsufficientScope):
             challenge += ', scope="profile"'
         headers["WWW-Authenticate"] = challenge
+    if isinstance(error, TooManyRequests):
+        headers["Retry-After"] = str(error.retry_after)
     return json_response(error.body(), status=error.status, headers=headers)
 
 
-def page(request: web.Request, template: str, *, status: int = 200, **context: Any
-         ) -> web.Response:
+def page(request: web.Request, template: str, *, status: int = 200, cacheable: bool = False,
+         **context: Any) -> web.Response:
+    """An HTML page; never stored by browsers or proxies unless `cacheable` (it may hold a
+    CSRF value or personal data)."""
     body = render(f"pages/{template}", issuer=request.app[SETTINGS].issuer, **context)
-    return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
+    return web.Response(text=body, status=status, content_type="text/html", charset="utf-8",
+                        headers=None if cacheable else NO_STORE)
 
 
 def error_response(request: web.Request, status: int, title: str, detail: str) -> web.Response:

@@ -7,6 +7,7 @@ from aiohttp import web
 from gondulf.indieauth.errors import InvalidRequest, InvalidToken
 from gondulf.services.redemption import profile_response, redeem_code, token_grant
 from gondulf.services.tokens import TokenStore
+from gondulf.web.api_limits import mark_failed
 from gondulf.web.forms import FORM_TYPES, read_form
 from gondulf.web.keys import SERVICES
 from gondulf.web.responses import NO_STORE, json_response
@@ -30,7 +31,8 @@ async def token_post(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     form = await form_of(request)
     if form.get("action") == "revoke":  # older clients revoke at the token endpoint
-        await TokenStore(services.db).revoke_token(form.get("token", ""))
+        if not await TokenStore(services.db).revoke_token(form.get("token", "")):
+            mark_failed(request)
         return json_response({}, headers=NO_STORE)
     body = await token_grant(services.db, services.settings, form)
     return json_response(body, headers=NO_STORE)

@@ -59,6 +59,11 @@ class World:
     def redirect_uri(self) -> str:
         return self.app.url("/callback")
 
+    def session_id(self) -> str:
+        """The sign-in cookie's value: the session id only the browser holds."""
+        return next(c.value for c in self.gondulf.session.cookie_jar
+                    if c.key == "gondulf_signin")
+
     def last_code(self) -> str:
         assert self.smtp.mailbox.messages, "no email was sent"
         subject = str(self.smtp.mailbox.messages[-1][1]["Subject"])

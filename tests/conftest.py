@@ -155,13 +155,26 @@ def smtp() -> Iterator[RunningSmtp]:
         yield server
 
 
-@pytest.fixture
-async def world(request: pytest.FixtureRequest, tmp_path: Path, dns: RunningDns,
-                smtp: RunningSmtp, sites: Callable[..., Site]) -> AsyncIterator[World]:
-    """Gondulf in development mode with a set-up person (jane.test) and an app (app.test).
+@dataclass
+class Outside:
+    """Everything around Gondulf: DNS, SMTP, a set-up person (jane.test) and an app."""
 
-    `@pytest.mark.settings(GONDULF_X="...")` changes Gondulf's settings for one test.
-    """
+    env: dict[str, str]
+    port: int
+    dns: RunningDns
+    smtp: RunningSmtp
+    homepage: Site
+    app: Site
+
+    @property
+    def issuer(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+
+@pytest.fixture
+async def outside(request: pytest.FixtureRequest, tmp_path: Path, dns: RunningDns,
+                  smtp: RunningSmtp, sites: Callable[..., Site]) -> Outside:
+    """`@pytest.mark.settings(GONDULF_X="...")` changes Gondulf's settings for one test."""
     port = free_port()
     issuer = f"http://127.0.0.1:{port}/"
     env = {
@@ -180,6 +193,14 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path, dns: RunningDns,
     app = sites("app.test")
     json_client(app)
     await app.start()
-    server = TestServer(create_app(load_settings(env, env_file=None)), port=port)
+    return Outside(env, port, dns, smtp, homepage, app)
+
+
+@pytest.fixture
+async def world(outside: Outside) -> AsyncIterator[World]:
+    """Gondulf in development mode, in this process, in the world `outside` describes."""
+    server = TestServer(create_app(load_settings(outside.env, env_file=None)),
+                        port=outside.port)
     async with TestClient(server) as client:
-        yield World(client, issuer, dns, smtp, homepage, app)
+        yield World(client, outside.issuer, outside.dns, outside.smtp, outside.homepage,
+                    outside.app)

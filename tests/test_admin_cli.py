@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
+import stat
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestServer
-from conftest import CliResult
+from conftest import GONDULF, CliResult
 
 from gondulf.config import load_settings
 from gondulf.services.dns import DomainProof, LookupStatus, TxtResult
@@ -72,6 +74,25 @@ async def test_tokens_list_filters(cli: Cli, env: dict[str, str],
     assert {t["client_id"] for t in app} == {"https://app.test/"}
     table = await cli("tokens", "list", env=env)
     assert table.code == 0 and "5 token(s)" in table.stdout and "active" in table.stdout
+
+
+async def test_me_matches_one_exact_identity_not_its_host(
+    cli: Cli, env: dict[str, str], seeded: dict[str, IssuedTokens]
+) -> None:
+    db = await open_db(env)
+    try:
+        bob = await issue(db, me="https://jane.test/~bob/", family="f-shared-bob")
+    finally:
+        await db.close()
+    jane = json.loads((await cli("tokens", "list", "--me", "JANE.test.", "--json",
+                                 env=env)).stdout)
+    assert {t["me"] for t in jane} == {"https://jane.test/"}
+    shared = json.loads((await cli("tokens", "list", "--me", "https://jane.test/~bob/",
+                                   "--json", env=env)).stdout)
+    assert {t["me"] for t in shared} == {"https://jane.test/~bob/"} and len(shared) == 2
+    result = await cli("tokens", "revoke", "--me", "jane.test", "--yes", "--json", env=env)
+    assert json.loads(result.stdout) == {"revoked": 4}
+    assert await live(env, bob.access_token)
 
 
 async def test_tokens_revoke_by_id_takes_a_refresh_tokens_family(
@@ -288,3 +309,57 @@ async def test_restore_refuses_a_file_that_is_not_a_backup(
     (tmp_path / "junk.db").write_bytes(b"junk" * 100)
     result = await cli("restore", str(tmp_path / "junk.db"), "--yes", env=env)
     assert result.code == 2 and "not a Gondulf database backup" in result.stderr
+
+
+@pytest.mark.parametrize(("tamper", "found"), [
+    ("CREATE TRIGGER leak AFTER INSERT ON tokens BEGIN "
+     "INSERT INTO rate_limits VALUES (new.token_hash, 0, 1); END", "unexpected trigger leak"),
+    ("CREATE VIEW everything AS SELECT * FROM tokens", "unexpected view everything"),
+    ("CREATE TABLE extra (x)", "unexpected table extra"),
+    ("DROP INDEX tokens_me", "missing index tokens_me"),
+    ("ALTER TABLE tokens ADD COLUMN plain_token TEXT", "table tokens differs"),
+    ("INSERT INTO schema_migrations VALUES (9999, 'future', 0)", "migration 9999"),
+])
+async def test_restore_accepts_only_the_schema_the_migrations_produce(
+    cli: Cli, env: dict[str, str], tmp_path: Path, tamper: str, found: str
+) -> None:
+    await (await open_db(env)).close()
+    copy = tmp_path / "copy.db"
+    assert (await cli("backup", str(copy), env=env)).code == 0
+    with sqlite3.connect(copy) as connection:
+        connection.execute(tamper)
+    result = await cli("restore", str(copy), "--yes", env=env)
+    assert result.code == 2 and found in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+async def test_database_backups_and_folders_are_private_whatever_the_umask(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    database = tmp_path / "new" / "data" / "gondulf.db"
+    env = {**env, "GONDULF_DATABASE_URL": f"sqlite:///{database}"}
+    base = {k: v for k, v in os.environ.items() if not k.startswith("GONDULF_")}
+
+    async def run(*args: str) -> None:
+        process = await asyncio.create_subprocess_exec(
+            GONDULF, *args, env={**base, **env}, cwd=tmp_path,
+            preexec_fn=lambda: os.umask(0), stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE)
+        _, err = await process.communicate()
+        assert process.returncode == 0, err.decode()
+
+    await run("migrate")
+    await run("backup", str(tmp_path / "copy.db"))
+    modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in (
+        tmp_path / "new", tmp_path / "new" / "data", database, tmp_path / "copy.db")}
+    assert modes == {"new": 0o700, "data": 0o700, "gondulf.db": 0o600, "copy.db": 0o600}
+    old_umask = os.umask(0)
+    try:
+        db = await Database.open(database)
+        await db.execute("INSERT INTO rate_limits VALUES ('x', 0, 1)")
+        for suffix in ("-wal", "-shm"):
+            sidecar = database.with_name(database.name + suffix)
+            assert stat.S_IMODE(sidecar.stat().st_mode) == 0o600, suffix
+        await db.close()
+    finally:
+        os.umask(old_umask)

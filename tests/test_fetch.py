@@ -19,6 +19,8 @@ from support.web_server import Site, html, redirect
 from gondulf.config import Nameserver
 from gondulf.services.dns import DnsService, build_resolver
 from gondulf.services.fetch import (
+    MAX_CONNECTIONS,
+    MAX_PER_HOST,
     AddressNotAllowed,
     BadStatus,
     FetchConnectionError,
@@ -30,6 +32,7 @@ from gondulf.services.fetch import (
     ResponseTooLarge,
     SchemeNotAllowed,
     TooManyRedirects,
+    embedded_ipv4,
     is_public_address,
 )
 
@@ -68,18 +71,55 @@ async def homepage(sites: Callable[..., Site], dns: RunningDns, host: str = "jan
 # -- addresses ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("address", [
+    # IPv4 special-purpose blocks
     "127.0.0.1", "10.0.0.1", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1",
-    "0.0.0.0", "255.255.255.255", "224.0.0.1", "::1", "::", "fe80::1", "fc00::1",
-    "::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a00:1", "2002:7f00:1::",
+    "0.0.0.0", "255.255.255.255", "224.0.0.1", "240.0.0.1", "192.0.0.9", "192.0.2.1",
+    "198.18.0.1", "198.51.100.1", "203.0.113.1", "192.88.99.1", "192.31.196.1",
+    # IPv6 outside global unicast
+    "::1", "::", "fe80::1", "fc00::1", "fd00::1", "fec0::1", "ff02::1", "100::1",
+    # IPv6 forms embedding a private IPv4 address
+    "::ffff:127.0.0.1", "::ffff:10.0.0.1",  # IPv4-mapped
+    "::7f00:1", "::a00:1", "::169.254.169.254",  # IPv4-compatible (deprecated)
+    "::ffff:0:7f00:1", "::ffff:0:a9fe:a9fe",  # IPv4-translated (SIIT)
+    "64:ff9b::a00:1", "64:ff9b::7f00:1",  # NAT64 well-known prefix
+    "64:ff9b:1::a00:1", "64:ff9b:1:7f00:1::",  # local-use NAT64 (embedding varies)
+    "2002:7f00:1::", "2002:a00:1::1", "2002:a9fe:a9fe::",  # 6to4
+    "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo (client 127.0.0.1, obfuscated)
+    "2001::1", "2001:10::1", "2001:db8::1", "3fff::1",  # IETF, ORCHID, documentation
 ])
 def test_non_global_addresses_are_refused(address: str) -> None:
     assert not is_public_address(ipaddress.ip_address(address))
 
 
-@pytest.mark.parametrize("address", ["93.184.216.34", "2606:4700::1111",
-                                     "::ffff:93.184.216.34"])
+@pytest.mark.parametrize("address", [
+    "93.184.216.34", "8.8.8.8", "2606:4700::1111", "2a00:1450:4001::200e",
+    "::ffff:93.184.216.34", "64:ff9b::808:808", "2002:808:808::1",
+])
 def test_global_addresses_are_allowed(address: str) -> None:
     assert is_public_address(ipaddress.ip_address(address))
+
+
+@given(st.ip_addresses(v=4))
+def test_every_ipv4_embedding_is_judged_like_the_ipv4_address(
+    ip: ipaddress.IPv4Address
+) -> None:
+    value = int(ip)
+    for embedded in (int(ipaddress.IPv6Address("::ffff:0:0")) | value,  # mapped
+                     value,  # compatible
+                     int(ipaddress.IPv6Address("::ffff:0:0:0")) | value,  # translated
+                     int(ipaddress.IPv6Address("64:ff9b::")) | value,  # NAT64
+                     int(ipaddress.IPv6Address("2002::")) | (value << 80)):  # 6to4
+        assert is_public_address(ipaddress.IPv6Address(embedded)) == is_public_address(ip)
+
+
+@given(st.ip_addresses(v=6))
+def test_an_allowed_ipv6_address_is_global_unicast_or_embeds_a_public_ipv4(
+    ip: ipaddress.IPv6Address
+) -> None:
+    if is_public_address(ip):
+        embedded = embedded_ipv4(ip)
+        assert ip in ipaddress.ip_network("2000::/3") or (
+            embedded is not None and is_public_address(embedded))
 
 
 @given(st.ip_addresses(v=4))
@@ -350,3 +390,29 @@ async def test_declared_charset_is_used(fetchers: FetcherFactory, sites: Callabl
     site = await sites("jane.test").route("/", latin).start()
     result = await (await fetchers(FetchPolicy.development())).get(site.url())
     assert result.text() == "café"
+
+
+async def test_a_slow_host_holds_only_its_own_few_slots(
+    fetchers: FetcherFactory, sites: Callable[..., Site], dns: RunningDns
+) -> None:
+    """Many sign-ins stuck on one hostile site never delay a fetch of another site."""
+    release = asyncio.Event()
+
+    async def stuck(request: web.Request) -> web.Response:
+        await release.wait()
+        return web.Response(text="late", content_type="text/html")
+
+    dns.zone.add_a("slow.test")
+    slow = await sites("slow.test").route("/", stuck).start()
+    fast = await homepage(sites, dns, "fast.test")
+    fetcher = await fetchers(FetchPolicy.development(timeout=20))
+    stuck_fetches = [asyncio.create_task(fetcher.get(slow.url())) for _ in range(MAX_CONNECTIONS)]
+    try:
+        while len(slow.hits) < MAX_PER_HOST:
+            await asyncio.sleep(0.01)
+        result = await asyncio.wait_for(fetcher.get(fast.url()), 5)
+        assert result.status == 200
+        assert len(slow.hits) == MAX_PER_HOST  # the rest wait for the slow site's slots
+    finally:
+        release.set()
+        await asyncio.gather(*stuck_fetches)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from aiohttp import ClientResponse
-from support.signin import World
+from support.signin import World, homepage_html
+from support.web_server import Site, html
 
 
 async def open_grants(world: World) -> ClientResponse:
@@ -87,3 +89,37 @@ async def test_sign_out_ends_the_grants_session(world: World) -> None:
     assert response.status == 303
     page = await (await world.gondulf.get("/grants")).text()
     assert "Your website address" in page
+
+
+async def test_another_identity_on_the_same_host_never_sees_or_ends_my_grants(
+    world: World, sites: Callable[..., Site]
+) -> None:
+    """https://jane.test/~bob/ and https://jane.test/ are two people on one host."""
+    shared = sites("jane.test")
+    shared.route("/", html(homepage_html(world.issuer)))
+    shared.route("/~bob/", html(homepage_html(world.issuer, emails=("bob@jane.test",),
+                                              name="Bob")))
+    await shared.start()
+    world.homepage = shared
+    jane_token = await token_for_app(world)
+    bob_me = shared.url("/~bob/")
+    query = await world.sign_in(me=bob_me)
+    bob_token = (await (await world.redeem("/token", query["code"])).json())["access_token"]
+
+    world.gondulf.session.cookie_jar.clear()
+    jane_page = await (await open_grants(world)).text()
+    jane_grants = re.findall(r'name="grant" value="([^"]+)"', jane_page)
+    assert len(jane_grants) == 1
+
+    world.gondulf.session.cookie_jar.clear()
+    response = await world.gondulf.get("/grants")
+    response = await world.post("/authorize/website", await response.text(), me=bob_me)
+    page = await world.send_code(await response.text())
+    response = await world.post("/authorize/code", page, code=world.last_code())
+    bob_page = await (await world.gondulf.get("/grants")).text()
+    bob_grants = re.findall(r'name="grant" value="([^"]+)"', bob_page)
+    assert len(bob_grants) == 1 and bob_grants != jane_grants
+
+    response = await world.post("/grants/revoke", bob_page, grant=jane_grants[0])
+    assert response.status == 404
+    assert await active(world, jane_token) and await active(world, bob_token)

@@ -26,8 +26,11 @@ from gondulf.indieauth.scopes import describe, narrow, parse_scope
 from gondulf.indieauth.urls import (
     InvalidURL,
     canonical_client_id,
+    canonical_host,
     canonical_profile_url,
     canonical_redirect_uri,
+    domain_of,
+    profile_url_after_redirects,
 )
 
 # -- §3.2 profile URL -----------------------------------------------------------------------
@@ -292,3 +295,55 @@ def test_metadata_has_every_required_field() -> None:
 def test_add_query_keeps_existing_parameters() -> None:
     assert add_query("https://app.example/cb?a=1&state=old#frag", {"state": "new", "code": "c"}) \
         == "https://app.example/cb?a=1&state=new&code=c"
+
+
+# -- canonical hosts (one name, one identity) -----------------------------------------------
+
+@pytest.mark.parametrize(("typed", "canonical"), [
+    ("https://Victim.Example./", "https://victim.example/"),
+    ("https://victim.example./a", "https://victim.example/a"),
+    ("https://BÜCHER.example/", "https://xn--bcher-kva.example/"),
+    ("https://xn--bcher-kva.example/", "https://xn--bcher-kva.example/"),
+    ("faß.de", "https://xn--fa-hia.de/"),
+])
+def test_profile_hosts_are_case_folded_idna_encoded_without_trailing_dot(
+    typed: str, canonical: str
+) -> None:
+    assert canonical_profile_url(typed) == canonical
+
+
+@pytest.mark.parametrize("host", ["ex%61mple.com", "a..b.example", "-a.example", "✓.example",
+                                  "under_score.example"])
+def test_hosts_that_are_not_names_are_refused(host: str) -> None:
+    with pytest.raises(InvalidURL):
+        canonical_profile_url(f"https://{host}/")
+
+
+def test_a_single_label_with_a_trailing_dot_is_not_a_full_domain() -> None:
+    with pytest.raises(InvalidURL, match="full domain name"):
+        canonical_profile_url("https://jane./")
+
+
+def test_client_id_and_redirect_uri_hosts_are_canonical_too() -> None:
+    assert canonical_client_id("https://App.Example.:8443/") == "https://app.example:8443/"
+    assert canonical_redirect_uri("https://APP.example./cb") == "https://app.example/cb"
+    assert domain_of("https://Jane.Example./") == canonical_host("JANE.example.") == \
+        "jane.example"
+
+
+# -- the profile URL after redirects (§3.3) --------------------------------------------------
+
+@pytest.mark.parametrize(("redirects", "profile"), [
+    ([], "https://a.example/"),
+    ([(301, "https://b.example/")], "https://b.example/"),
+    ([(308, "https://b.example/"), (301, "https://c.example/")], "https://c.example/"),
+    ([(302, "https://b.example/")], "https://a.example/"),
+    ([(301, "https://b.example/"), (302, "https://c.example/"), (301, "https://d.example/")],
+     "https://b.example/"),
+    ([(307, "https://b.example/"), (301, "https://c.example/")], "https://a.example/"),
+    ([(303, "https://b.example/")], "https://a.example/"),
+])
+def test_permanent_redirects_move_the_profile_url_until_the_first_temporary_one(
+    redirects: list[tuple[int, str]], profile: str
+) -> None:
+    assert profile_url_after_redirects("https://a.example/", redirects) == profile

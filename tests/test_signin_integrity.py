@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import pytest
 from support.signin import World, homepage_html
-from support.web_server import Site, html
+from support.web_server import Site, html, redirect
 
 from gondulf.services.email_proof import EmailProof
 from gondulf.services.sessions import AuthSession
@@ -185,3 +185,62 @@ async def test_approving_twice_at_once_issues_one_code(world: World) -> None:
                                                   scope=["profile"]) for _ in range(4)))
     assert sorted(r.status for r in responses)[0] == 302
     assert [r.status for r in responses].count(302) == 1
+
+
+# -- the address that proves an identity comes from the identity's own site ---------------------
+
+async def _mallory(world: World, sites: Callable[..., Site], *, txt: bool) -> Site:
+    """A page on another host listing the attacker's address."""
+    if txt:
+        world.dns.zone.add_txt("_gondulf.attacker.test", "gondulf-verify-domain")
+    world.dns.zone.add_a("attacker.test")
+    site = sites("attacker.test").route("/page", html(homepage_html(
+        world.issuer, emails=("mallory@attacker.test",))))
+    return await site.start()
+
+
+@pytest.mark.parametrize("status", [302, 303, 307])
+async def test_a_temporary_redirect_to_another_host_proves_nothing(
+    world: World, sites: Callable[..., Site], status: int
+) -> None:
+    mallory = await _mallory(world, sites, txt=True)
+    victim = sites("jane.test").route("/go", redirect(mallory.url("/page"), status))
+    await victim.start()
+    response = await world.get_authorize(me=victim.url("/go"))
+    page = await response.text()
+    assert "Your homepage is on another site" in page
+    assert "mallory" not in page and 'action="/authorize/email"' not in page
+    assert world.smtp.mailbox.messages == []
+
+
+async def test_a_permanent_redirect_to_another_host_needs_that_hosts_own_dns_proof(
+    world: World, sites: Callable[..., Site]
+) -> None:
+    mallory = await _mallory(world, sites, txt=False)
+    victim = sites("jane.test").route("/go", redirect(mallory.url("/page"), 301))
+    await victim.start()
+    response = await world.get_authorize(me=victim.url("/go"))
+    page = await response.text()
+    assert "Your domain is not set up for this server" in page
+    assert "_gondulf.attacker.test" in page
+    assert world.smtp.mailbox.messages == []
+
+
+async def test_a_permanent_redirect_to_a_proven_host_makes_it_the_identity(
+    world: World, sites: Callable[..., Site]
+) -> None:
+    moved = await _mallory(world, sites, txt=True)
+    old = sites("jane.test").route("/", redirect(moved.url("/page"), 308))
+    await old.start()
+    query = await world.sign_in(me=old.url("/"))
+    body = await (await world.redeem("/token", query["code"])).json()
+    assert body["me"] == moved.url("/page")
+    assert world.smtp.mailbox.messages[-1][0] == ["mallory@attacker.test"]
+
+
+@pytest.mark.parametrize("typed", ["JANE.test", "jane.test.", "Jane.Test."])
+async def test_one_host_is_one_identity_however_it_is_typed(world: World, typed: str) -> None:
+    url = world.me.replace("jane.test", typed)
+    query = await world.sign_in(me=url)
+    body = await (await world.redeem("/token", query["code"])).json()
+    assert body["me"] == world.me

@@ -15,17 +15,21 @@ from gondulf.web.access_log import AccessLogger
 from gondulf.web.app import create_app
 from gondulf.web.keys import SERVICES
 
+BEHIND_TLS_PROXY = {"X-Forwarded-Proto": "https"}  # what the TLS-terminating proxy adds
+
 
 @pytest.fixture
 async def client(make_settings: Callable[..., Settings]) -> AsyncIterator[TestClient]:
-    app = create_app(make_settings())
+    """Production mode behind a trusted proxy (127.0.0.1) that terminates TLS."""
+    app = create_app(make_settings(GONDULF_TRUSTED_PROXIES="127.0.0.1"))
 
     async def boom(request: web.Request) -> web.Response:
         raise RuntimeError("secret internals")
 
     app.router.add_get("/boom", boom)
     app.router.add_get("/token-boom", boom)
-    async with TestClient(TestServer(app, host="127.0.0.1")) as test_client:
+    async with TestClient(TestServer(app, host="127.0.0.1"),
+                          headers=BEHIND_TLS_PROXY) as test_client:
         yield test_client
 
 
@@ -41,8 +45,34 @@ async def test_health_answers_over_plain_http_in_production(client: TestClient) 
     settings = client.app[SERVICES].settings  # type: ignore[index]
     assert not settings.debug and settings.base_url.startswith("https://")
     assert client.make_url("/health").scheme == "http"
-    response = await client.get("/health", allow_redirects=False)
+    response = await client.get("/health", allow_redirects=False,
+                                headers={"X-Forwarded-Proto": "http"})
     assert response.status == 200
+
+
+async def test_plain_http_is_sent_to_https_on_the_issuers_host(
+    make_settings: Callable[..., Settings]
+) -> None:
+    async with TestClient(TestServer(create_app(make_settings()))) as plain:
+        response = await plain.get("/authorize?x=1", allow_redirects=False,
+                                   headers={"Host": "evil.test"})
+        assert response.status == 301
+        assert response.headers["Location"] == "https://auth.test/authorize?x=1"
+        posted = await plain.post("/token", data={"code": "x"}, allow_redirects=False)
+        assert posted.status == 403 and "only https" in (await posted.json())[
+            "error_description"]
+        assert (await plain.get("/health")).status == 200  # probes keep working
+
+
+async def test_only_a_trusted_proxy_can_say_the_request_came_over_https(
+    make_settings: Callable[..., Settings]
+) -> None:
+    untrusted = create_app(make_settings(GONDULF_TRUSTED_PROXIES="10.0.0.0/8"))
+    async with TestClient(TestServer(untrusted), headers=BEHIND_TLS_PROXY) as spoofing:
+        assert (await spoofing.get("/", allow_redirects=False)).status == 301
+    trusted = create_app(make_settings(GONDULF_TRUSTED_PROXIES="127.0.0.1"))
+    async with TestClient(TestServer(trusted), headers=BEHIND_TLS_PROXY) as proxied:
+        assert (await proxied.get("/", allow_redirects=False)).status == 200
 
 
 async def test_health_is_503_when_the_database_is_unusable(client: TestClient) -> None:
@@ -145,9 +175,9 @@ async def test_oversized_request_is_refused(client: TestClient) -> None:
 async def test_access_log_leaves_out_query_strings(
     make_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture
 ) -> None:
-    server = TestServer(create_app(make_settings()))
+    server = TestServer(create_app(make_settings(GONDULF_TRUSTED_PROXIES="127.0.0.1")))
     await server.start_server(access_log_class=AccessLogger)
-    async with TestClient(server) as test_client:
+    async with TestClient(server, headers=BEHIND_TLS_PROXY) as test_client:
         with caplog.at_level(logging.INFO, logger="gondulf.access"):
             await test_client.get("/health?code=654321&token=SECRET")
     assert '"GET /health" 200' in caplog.text
@@ -158,7 +188,8 @@ async def test_sign_in_cookie_is_secure_in_production(
     make_settings: Callable[..., Settings]
 ) -> None:
     # a loopback client_id is never fetched, so this works without any web site
-    async with TestClient(TestServer(create_app(make_settings()))) as test_client:
+    app = create_app(make_settings(GONDULF_TRUSTED_PROXIES="127.0.0.1"))
+    async with TestClient(TestServer(app), headers=BEHIND_TLS_PROXY) as test_client:
         response = await test_client.get("/authorize", params={
             "response_type": "code", "client_id": "http://127.0.0.1:9/",
             "redirect_uri": "http://127.0.0.1:9/cb", "state": "s",

@@ -69,8 +69,11 @@ def _domain_of_me(me: str) -> str:
 
 
 def _domain_argument(text: str) -> str:
-    """`Example.com`, `https://example.com/` → `example.com`."""
-    return text.strip().lower().removeprefix("https://").removeprefix("http://").strip("/")
+    """`Example.com.`, `https://example.com/` → `example.com`."""
+    from gondulf.services.inspection import parse_target
+
+    with one_line_failures():
+        return parse_target(text, debug=True)[0]
 
 
 def _client_filter(client: str | None) -> str | None:
@@ -84,22 +87,41 @@ def _client_filter(client: str | None) -> str | None:
         fail(f"--client: {exc.description}", EXIT_USAGE)
 
 
+def _identity_filter(me: str | None) -> str | None:
+    """`--me`: one exact identity, `jane.example` meaning `https://jane.example/`.
+
+    Never a whole domain: `https://shared.example/~bob/` is not `https://shared.example/`.
+    """
+    from gondulf.indieauth.urls import InvalidURL, canonical_profile_url
+
+    if me is None:
+        return None
+    try:
+        return canonical_profile_url(me, debug=True)
+    except InvalidURL as exc:
+        fail(f"--me: {exc.description}", EXIT_USAGE)
+
+
 async def _find_tokens(services: Services, me: str | None, client: str | None,
                        include_inactive: bool) -> list[TokenRecord]:
     from gondulf.services.tokens import TokenStore
 
-    records = await TokenStore(services.db).find(client_id=client,
-                                                  include_inactive=include_inactive)
-    if me is not None:
-        domain = _domain_argument(me)
-        records = [r for r in records if _domain_of_me(r.me) == domain]
-    return records
+    return await TokenStore(services.db).find(me=me, client_id=client,
+                                               include_inactive=include_inactive)
+
+
+async def _tokens_of_domain(services: Services, domain: str) -> list[TokenRecord]:
+    """Every live token of every identity on `domain` (for `domains forget`)."""
+    records = await _find_tokens(services, None, None, False)
+    return [r for r in records if _domain_of_me(r.me) == domain]
 
 
 @tokens_app.command("list")
 def tokens_list(
-    me: Annotated[str | None, typer.Option("--me", metavar="DOMAIN",
-                                           help="Only tokens of this domain.")] = None,
+    me: Annotated[str | None, typer.Option("--me", metavar="PROFILE_URL",
+                                           help="Only tokens of this identity, such as "
+                                           "https://jane.example/ (jane.example for short)."
+                                           )] = None,
     client: Annotated[str | None, typer.Option("--client", metavar="CLIENT_ID",
                                                help="Only tokens of this app.")] = None,
     all_tokens: Annotated[bool, typer.Option("--all", help="Include expired, rotated and "
@@ -110,7 +132,8 @@ def tokens_list(
     import time
 
     client_id = _client_filter(client)
-    records = _with_services(lambda s: _find_tokens(s, me, client_id, all_tokens))
+    identity = _identity_filter(me)
+    records = _with_services(lambda s: _find_tokens(s, identity, client_id, all_tokens))
     now = time.time()
     if json_output:
         print_json([{"id": r.id, "kind": r.kind, "me": r.me, "client_id": r.client_id,
@@ -132,19 +155,20 @@ def tokens_revoke(
     token_id: Annotated[str | None, typer.Argument(metavar="ID",
                                                    help="The token's ID (gondulf tokens list).")
                         ] = None,
-    me: Annotated[str | None, typer.Option("--me", metavar="DOMAIN",
-                                           help="Every token of this domain.")] = None,
+    me: Annotated[str | None, typer.Option("--me", metavar="PROFILE_URL",
+                                           help="Every token of this identity.")] = None,
     client: Annotated[str | None, typer.Option("--client", metavar="CLIENT_ID",
                                                help="Every token of this app.")] = None,
     yes: YesOption = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Revoke one token by ID, or every token of a domain or an app."""
+    """Revoke one token by ID, or every token of an identity or an app."""
     from gondulf.services.tokens import TokenStore
 
     if sum(x is not None for x in (token_id, me, client)) != 1:
-        fail("give exactly one of ID, --me DOMAIN or --client CLIENT_ID", EXIT_USAGE)
+        fail("give exactly one of ID, --me PROFILE_URL or --client CLIENT_ID", EXIT_USAGE)
     client_id = _client_filter(client)
+    identity = _identity_filter(me)
 
     async def work(services: Services) -> int:
         if token_id is not None:
@@ -153,7 +177,7 @@ def tokens_revoke(
             if found is None:
                 fail(f"no token has the ID {token_id!r}", EXIT_USAGE)
         else:
-            ids = [r.id for r in await _find_tokens(services, me, client_id, False)]
+            ids = [r.id for r in await _find_tokens(services, identity, client_id, False)]
         if not ids:
             return 0
         _confirm(f"Revoke {len(ids)} token(s)?", yes)
@@ -200,7 +224,7 @@ def domains_forget(
 
     async def work(services: Services) -> tuple[bool, int]:
         record = await services.domains.get(name)
-        tokens = [r.id for r in await _find_tokens(services, name, None, False)]
+        tokens = [r.id for r in await _tokens_of_domain(services, name)]
         if record is None and not tokens:
             fail(f"Gondulf knows nothing about {name}", EXIT_CHECK_FAILED)
         _confirm(f"Forget {name} and revoke its {len(tokens)} token(s)?", yes)

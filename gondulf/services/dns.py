@@ -19,6 +19,7 @@ import dns.rdatatype
 import dns.resolver
 
 from gondulf.config import Nameserver
+from gondulf.indieauth.urls import canonical_host
 
 VERIFY_PREFIX = "_gondulf"
 VERIFY_VALUE = "gondulf-verify-domain"
@@ -75,7 +76,7 @@ class DomainProof:
 
 
 def verification_name(domain: str) -> str:
-    return f"{VERIFY_PREFIX}.{domain.rstrip('.').lower()}"
+    return f"{VERIFY_PREFIX}.{canonical_host(domain)}"
 
 
 def build_resolver(
@@ -123,7 +124,7 @@ class DnsService:
         return TxtResult(name, LookupStatus.FOUND, values)
 
     async def verify_domain(self, domain: str) -> DomainProof:
-        return DomainProof(domain.lower(), await self.txt(verification_name(domain)))
+        return DomainProof(canonical_host(domain), await self.txt(verification_name(domain)))
 
     async def addresses(self, host: str) -> list[str]:
         """A and AAAA addresses of `host` (IPv4 first); empty when it has none."""

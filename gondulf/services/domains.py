@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from gondulf.indieauth.urls import canonical_host
 from gondulf.services.dns import DnsService, DomainProof
 from gondulf.storage.database import Database
 
@@ -36,7 +37,7 @@ class DomainStore:
         row = await self._db.fetchone(
             "SELECT domain, created_at, last_checked_at, last_verified_at, last_check_result "
             "FROM domains WHERE domain = ?",
-            (domain.lower(),),
+            (canonical_host(domain),),
         )
         return DomainRecord(**dict(row)) if row else None
 
@@ -49,7 +50,7 @@ class DomainStore:
     async def forget(self, domain: str) -> bool:
         """Drop the remembered DNS check: the next sign-in looks the record up again."""
         return await self._db.execute("DELETE FROM domains WHERE domain = ?",
-                                      (domain.lower(),)) > 0
+                                      (canonical_host(domain),)) > 0
 
     async def record_check(self, proof: DomainProof, now: float | None = None) -> None:
         """Store the result of a DNS check; a failed check keeps the last success time."""

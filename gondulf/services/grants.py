@@ -1,8 +1,10 @@
 """The grants page: a person's own sign-ins to apps, and the sessions of that page.
 
 A grant is one sign-in to one app: every token descended from its
-authorization code (one family). A person sees and ends the grants of the
-domain they proved, with the same DNS + emailed code proof as any sign-in.
+authorization code (one family). A person sees and ends the grants of exactly
+the identity (profile URL) they proved, with the same DNS + emailed code proof
+as any sign-in: `https://shared.example/~bob/` never sees those of
+`https://shared.example/`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from dataclasses import dataclass
 
 from gondulf.indieauth.clients import ClientInfo
 from gondulf.indieauth.request import AuthorizationRequest
-from gondulf.indieauth.urls import domain_of
 from gondulf.services.digests import new_secret, token_digest
 from gondulf.services.tokens import TokenRecord, TokenStore
 from gondulf.storage.database import Database
@@ -74,9 +75,9 @@ class GrantsSessionStore:
 
 
 async def grants_of(db: Database, me: str) -> list[Grant]:
-    """The live grants of `me`'s domain, newest first."""
-    domain = domain_of(me)
-    records = [r for r in await TokenStore(db).find() if domain_of(r.me) == domain]
+    """The live grants of exactly the identity `me` (never of others on its host), newest
+    first."""
+    records = await TokenStore(db).find(me=me)
     families: dict[str, list[TokenRecord]] = {}
     for record in records:
         families.setdefault(record.family_id, []).append(record)
@@ -92,10 +93,9 @@ async def grants_of(db: Database, me: str) -> list[Grant]:
 
 
 async def revoke_grant(db: Database, me: str, family_id: str) -> bool:
-    """End one of `me`'s grants; False when the family is not theirs."""
-    domain = domain_of(me)
+    """End one of `me`'s grants; False when the family is not exactly theirs."""
     rows = await db.fetchall("SELECT me FROM tokens WHERE family_id = ?", (family_id,))
-    if not rows or any(domain_of(row["me"]) != domain for row in rows):
+    if not rows or any(row["me"] != me for row in rows):
         return False
     await TokenStore(db).revoke_family(family_id)
     return True

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from gondulf.errors import UsageError
 from gondulf.indieauth.endpoints import EndpointUrls
+from gondulf.indieauth.urls import InvalidURL, canonical_host
 from gondulf.services.discovery import Homepage, discover_homepage, same_host
 from gondulf.services.dns import DomainProof
 from gondulf.services.fetch import FetchError
@@ -47,7 +48,10 @@ def parse_target(target: str, *, debug: bool) -> tuple[str, str]:
     if "://" not in text:
         text = f"https://{text}/"
     parts = urlsplit(text)
-    host = (parts.hostname or "").lower().rstrip(".")
+    try:
+        host = canonical_host(parts.hostname or "")
+    except InvalidURL:
+        raise UsageError(f"{target!r} is not a domain name") from None
     allowed = ("http", "https") if debug else ("https",)
     if parts.scheme not in allowed or not host or ("." not in host and host != "localhost"):
         raise UsageError(f"{target!r} is not a domain or {' or '.join(allowed)} URL "

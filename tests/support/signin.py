@@ -8,9 +8,10 @@ import json
 import re
 import secrets
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from aiohttp import ClientResponse, web
+from aiohttp import ClientResponse, ClientSession, CookieJar, web
 from aiohttp.test_utils import TestClient
 
 from support.dns_server import RunningDns
@@ -39,7 +40,7 @@ def homepage_html(issuer: str, emails: tuple[str, ...] = ("jane@jane.test",),
 
 @dataclass
 class World:
-    gondulf: TestClient
+    gondulf: TestClient | RemoteGondulf
     issuer: str
     dns: RunningDns
     smtp: RunningSmtp
@@ -148,3 +149,19 @@ def json_client(site: Site, *, name: str = "Quill", redirect_uris: list[str] | N
                             headers=headers)
 
     site.route("/", handler)
+
+
+class RemoteGondulf:
+    """A browser for a Gondulf in another process, shaped like aiohttp's TestClient."""
+
+    def __init__(self, base_url: str) -> None:
+        self.session = ClientSession(base_url=base_url, cookie_jar=CookieJar(unsafe=True))
+
+    async def get(self, path: str, **kwargs: Any) -> ClientResponse:
+        return await self.session.get(path, **kwargs)
+
+    async def post(self, path: str, **kwargs: Any) -> ClientResponse:
+        return await self.session.post(path, **kwargs)
+
+    async def close(self) -> None:
+        await self.session.close()

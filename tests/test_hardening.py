@@ -1,0 +1,105 @@
+"""What the whole server does for safety beyond the protocol: logs, caches, slow clients.
+
+Each test fails when its protection is removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import time
+from pathlib import Path
+
+import pytest
+from conftest import GONDULF, Outside
+from support.server_process import running_server
+from support.signin import RemoteGondulf, World, query_of
+
+# -- no secret in any log line -------------------------------------------------------------
+
+
+async def test_no_log_line_carries_a_secret_even_at_debug(outside: Outside,
+                                                          tmp_path: Path) -> None:
+    secrets: dict[str, str] = {}
+    env = {**outside.env, "GONDULF_LOG_LEVEL": "DEBUG"}
+    async with running_server(GONDULF, env, tmp_path, port=outside.port) as server:
+        browser = RemoteGondulf(server.url)
+        world = World(browser, outside.issuer, outside.dns, outside.smtp, outside.homepage,
+                      outside.app)
+        try:
+            page = await world.code_page()
+            secrets["csrf"] = re.findall(r'name="csrf" value="([^"]+)"', page)[0]
+            secrets["session id"] = world.session_id()
+            secrets["emailed code"] = world.last_code()
+            response = await world.post("/authorize/code", page, code=secrets["emailed code"])
+            response = await world.post("/authorize/consent", await response.text(),
+                                        action="approve", scope=["profile", "create"])
+            secrets["authorization code"] = query_of(response.headers["Location"])["code"]
+            body = await (await world.redeem("/token", secrets["authorization code"])).json()
+            secrets["access token"] = body["access_token"]
+            secrets["refresh token"] = body["refresh_token"]
+            await browser.post("/introspect", data={"token": body["access_token"]},
+                               headers={"Authorization": f"Bearer {body['access_token']}"})
+            await browser.post("/revoke", data={"token": body["refresh_token"]})
+        finally:
+            await browser.close()
+    assert "DEBUG" in server.log and "sign-in approved" in server.log  # it did log
+    leaked = [name for name, value in secrets.items() if value in server.log]
+    assert leaked == [], f"the log holds the {', '.join(leaked)}"
+
+
+# -- caches --------------------------------------------------------------------------------
+
+async def test_pages_with_a_csrf_value_or_personal_data_are_never_stored(world: World) -> None:
+    pages = [await world.get_authorize(me=None), await world.get_authorize()]
+    page = await world.code_page()
+    pages.append(await world.post("/authorize/code", page, code="000000"))
+    pages.append(await world.post("/authorize/code", page, code=world.last_code()))
+    pages.append(await world.gondulf.get("/authorize/website"))
+    pages.append(await world.get_authorize(client_id="not a url"))
+    for response in pages:
+        assert response.headers["Cache-Control"] == "no-store", response.url
+    home = await world.gondulf.get("/")
+    assert "no-store" not in home.headers.get("Cache-Control", "")
+
+
+# -- slow clients ----------------------------------------------------------------------------
+
+def _trickle(port: int, head: bytes, drip: bytes, *, limit: float) -> float:
+    """Send `head`, then `drip` a byte at a time; seconds until the server hung up."""
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.settimeout(0.25)
+        sock.sendall(head)
+        for byte in drip * 1000:
+            if time.monotonic() - started > limit:
+                break
+            try:
+                sock.sendall(bytes([byte]))
+                if sock.recv(65536) == b"":
+                    return time.monotonic() - started
+            except TimeoutError:
+                continue
+            except OSError:
+                return time.monotonic() - started
+            else:
+                return time.monotonic() - started  # it answered (and will hang up)
+    return time.monotonic() - started
+
+
+@pytest.mark.settings(GONDULF_REQUEST_TIMEOUT="1")
+async def test_a_request_body_that_trickles_in_is_cut_off(world: World) -> None:
+    port = world.gondulf.port  # type: ignore[union-attr]
+    head = (b"POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: "
+            b"application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\n")
+    waited = await asyncio.to_thread(_trickle, port, head, b"a", limit=20)
+    assert waited < 10  # cut off after about GONDULF_REQUEST_TIMEOUT, not after 20 s
+
+
+async def test_headers_that_trickle_in_are_cut_off(outside: Outside, tmp_path: Path) -> None:
+    env = {**outside.env, "GONDULF_REQUEST_TIMEOUT": "1"}
+    async with running_server(GONDULF, env, tmp_path, port=outside.port) as server:
+        waited = await asyncio.to_thread(_trickle, server.port, b"GET / HTTP/1.1\r\n",
+                                         b"X-Slow: drip\r\n", limit=20)
+    assert waited < 10

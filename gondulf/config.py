@@ -183,6 +183,17 @@ class Settings:
     def issuer(self) -> str:
         return self.base_url
 
+    def warnings(self) -> list[ConfigProblem]:
+        """Valid but probably unintended settings, said at start and by check-config."""
+        found = []
+        if not self.debug and not self.trusted_proxies and self.base_url.startswith("https:"):
+            found.append(ConfigProblem(
+                "GONDULF_TRUSTED_PROXIES", "is empty, so Gondulf takes each connection's peer "
+                "for the client and sends every plain-HTTP request to https. Behind a reverse "
+                "proxy, list the proxy's address (such as 127.0.0.1): otherwise everyone "
+                "shares the proxy's limits and the https redirect loops."))
+        return found
+
     def masked(self) -> dict[str, str]:
         """The effective settings by variable name, secrets masked."""
         smtp = self.smtp

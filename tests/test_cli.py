@@ -16,7 +16,7 @@ import pytest
 from conftest import GONDULF, SECRET, CliResult
 from support.dns_server import RunningDns
 from support.smtp_server import free_port, running_smtp, silent_tcp_port
-from support.web_server import Site, html
+from support.web_server import Site, html, redirect
 
 from gondulf import __version__
 from gondulf.config import load_settings
@@ -80,6 +80,19 @@ async def test_check_config_shows_masked_settings(cli: Cli, env: dict[str, str])
     assert SECRET not in result.stdout and "pa55-word-xyz" not in result.stdout
     assert "********" in result.stdout
     assert "the configuration is valid" in result.stdout
+
+
+async def test_check_config_warns_when_production_trusts_no_proxy(
+    cli: Cli, env: dict[str, str]
+) -> None:
+    result = await cli("check-config", "--json", env=env)
+    data = json.loads(result.stdout)
+    assert result.code == 0 and data["ok"] is True
+    assert [w["variable"] for w in data["warnings"]] == ["GONDULF_TRUSTED_PROXIES"]
+    shown = await cli("check-config", env=env)
+    assert "INFO GONDULF_TRUSTED_PROXIES is empty" in shown.stdout
+    proxied = await cli("check-config", env={**env, "GONDULF_TRUSTED_PROXIES": "127.0.0.1"})
+    assert proxied.code == 0 and "INFO GONDULF_TRUSTED_PROXIES" not in proxied.stdout
 
 
 async def test_check_config_reports_every_problem(cli: Cli) -> None:
@@ -306,6 +319,20 @@ async def test_inspect_domain_shows_each_fix(cli: Cli, dev_env: dict[str, str],
     assert "points elsewhere: https://elsewhere.test/auth" in \
         checks["rel=authorization_endpoint (older clients)"]["detail"]
     assert checks["rel=token_endpoint (older clients)"]["status"] == "fail"
+
+
+@pytest.mark.parametrize(("status", "verdict"), [(302, "fail"), (301, "info")])
+async def test_inspect_domain_judges_a_redirect_to_another_site_like_a_sign_in(
+    cli: Cli, dev_env: dict[str, str], dns: RunningDns, sites: Callable[..., Site],
+    status: int, verdict: str
+) -> None:
+    dns.zone.add_a("jane.test")
+    dns.zone.add_a("other.test")
+    other = await sites("other.test").route("/", html(homepage_html(""))).start()
+    site = await sites("jane.test").route("/", redirect(other.url("/"), status)).start()
+    result = await cli("inspect-domain", site.url(), "--json", env=dev_env)
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["homepage"]["status"] == verdict
 
 
 async def test_inspect_domain_unreachable_homepage(cli: Cli, dev_env: dict[str, str],

@@ -57,3 +57,19 @@ def test_generated_man_pages_completions_and_env_example_are_current() -> None:
 
 def test_changelog_has_an_unreleased_section() -> None:
     assert "## [Unreleased]" in (ROOT / "CHANGELOG.md").read_text()
+
+
+def test_every_test_security_md_cites_exists() -> None:
+    """SECURITY.md names the test proving each protection; each must be real."""
+    text = (ROOT / "SECURITY.md").read_text()
+    cited = 0
+    current: Path | None = None
+    for file, name in re.findall(r"`(tests/test_\w+\.py)?(?:::(test_\w+))?`", text):
+        if file:
+            current = ROOT / file
+            assert current.is_file(), file
+        if name:
+            assert current is not None, name
+            assert re.search(rf"def {name}\(", current.read_text()), f"{current.name}::{name}"
+            cited += 1
+    assert cited >= 30

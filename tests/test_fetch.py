@@ -122,12 +122,6 @@ def test_an_allowed_ipv6_address_is_global_unicast_or_embeds_a_public_ipv4(
             embedded is not None and is_public_address(embedded))
 
 
-@given(st.ip_addresses(v=4))
-def test_ipv4_mapped_form_is_judged_like_the_ipv4_address(ip: ipaddress.IPv4Address) -> None:
-    mapped = ipaddress.IPv6Address(f"::ffff:{ip}")
-    assert is_public_address(mapped) == is_public_address(ip)
-
-
 # -- SSRF paths -----------------------------------------------------------------------------
 
 async def test_name_resolving_to_loopback_is_refused(

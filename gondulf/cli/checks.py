@@ -36,9 +36,10 @@ def check_config(json_output: JsonOption = False) -> None:
     """Show the effective settings (secrets masked) and every problem with them."""
     sources = setting_sources()
     raw = read_environment()
+    warnings = []
     try:
         settings = load_settings()
-        values, problems = settings.masked(), []
+        values, problems, warnings = settings.masked(), [], settings.warnings()
     except ConfigError as exc:
         problems = exc.problems
         values = {
@@ -52,6 +53,7 @@ def check_config(json_output: JsonOption = False) -> None:
             "settings": {name: {"value": values[name], "source": sources[name]}
                          for name in values},
             "problems": [{"variable": p.variable, "message": p.message} for p in problems],
+            "warnings": [{"variable": w.variable, "message": w.message} for w in warnings],
         })
     else:
         table = Table(title="Gondulf settings", show_lines=False)
@@ -62,6 +64,8 @@ def check_config(json_output: JsonOption = False) -> None:
         console.print(table)
         for problem in problems:
             console.print(f"{FAIL} {escape(str(problem))}")
+        for warning in warnings:
+            console.print(f"{INFO} {escape(str(warning))}")
         if not problems:
             console.print(f"{PASS} the configuration is valid")
     if problems:

@@ -44,6 +44,8 @@ def serve(
     if settings.debug:
         log.warning("development mode: http, loopback fetches and logged emails are allowed; "
                     "never run it like this in production")
+    for warning in settings.warnings():
+        log.warning("%s", warning)
     log.info("Gondulf serving on http://%s:%s/ as issuer %s (database %s)",
              settings.host, settings.port, settings.issuer, settings.database_path)
     try:

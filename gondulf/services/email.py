@@ -18,6 +18,7 @@ import aiosmtplib
 
 from gondulf.config import SmtpSettings
 from gondulf.errors import GondulfError
+from gondulf.indieauth.urls import InvalidURL, canonical_host
 from gondulf.templating import render
 
 log = logging.getLogger("gondulf.email")
@@ -41,7 +42,10 @@ def parse_address(text: str) -> str | None:
         return None
     if any(c.isspace() or c in '<>,;"()[]\\' or ord(c) < 32 for c in text.strip()):
         return None
-    return f"{local}@{domain.lower()}"
+    try:
+        return f"{local}@{canonical_host(domain)}"
+    except InvalidURL:
+        return None
 
 
 def build_message(

@@ -86,9 +86,14 @@ def _homepage_checks(homepage: Homepage | FetchError, url: str, domain: str, iss
         return [Check("homepage", FAIL, f"{url} could not be fetched: {homepage}",
                       f"make {url} answer 200 with an HTML page over https")]
     checks = [Check("homepage", PASS, f"{homepage.url} answered")]
-    if not same_host(homepage.url, url):
-        checks[0] = Check("homepage", FAIL, f"{url} redirects to another domain: {homepage.url}",
-                          f"serve the homepage on {domain} itself")
+    identity = homepage.profile_url(url)
+    if not same_host(homepage.url, identity):
+        checks[0] = Check("homepage", FAIL, f"{url} redirects temporarily to another site: "
+                          f"{homepage.url}", f"serve the homepage on {domain} itself, or "
+                          "redirect permanently (301) to make that site the identity")
+    elif not same_host(identity, url):
+        checks[0] = Check("homepage", INFO, f"{url} moved permanently to {identity}, which "
+                          "becomes the identity", "that host needs its own _gondulf TXT record")
     if homepage.emails:
         checks.append(Check("rel=me email", PASS, "sign-in codes go to " +
                             ", ".join(homepage.emails)))

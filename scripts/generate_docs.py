@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -48,20 +49,23 @@ def quiet_env() -> dict[str, str]:
     return env
 
 
-def help2man(program: str, name: str, output: Path) -> None:
+def help2man(program: str, name: str, output: Path, include: Path | None = None) -> None:
     if not shutil.which("help2man"):
         sys.exit("generate_docs: help2man is not installed (apt-get install help2man)")
+    extra = [f"--include={include}"] if include else []
     subprocess.run(
         ["help2man", "--no-info", "--no-discard-stderr", f"--version-string={__version__}",
-         f"--name={name}", f"--output={output}", program],
+         f"--name={name}", f"--output={output}", *extra, program],
         check=True, env=quiet_env(),
     )
 
 
 def man_pages(folder: Path) -> None:
     command = gondulf_command()
-    help2man(command, "a self-hosted IndieAuth server", folder / "gondulf.1")
     with tempfile.TemporaryDirectory() as scratch:
+        sections = Path(scratch) / "sections.h2m"
+        sections.write_text(environment_section())
+        help2man(command, "a self-hosted IndieAuth server", folder / "gondulf.1", sections)
         for words, description in command_summaries().items():
             name = "-".join(words.split())
             wrapper = Path(scratch) / f"gondulf-{name}"
@@ -80,12 +84,42 @@ def completions(folder: Path) -> None:
         (folder / name).write_text(script.stdout)
 
 
+README_TABLE = re.compile(r"(<!-- settings:[^\n]*-->\n).*?(\n<!-- /settings -->)", re.S)
+
+
+def settings_table() -> str:
+    """The README's table of settings."""
+    rows = ["| Variable | Default | Meaning |", "| --- | --- | --- |"]
+    rows += [f"| `{spec.name}` | {spec.default_for_people} | {spec.help} |"
+             for spec in SETTING_SPECS]
+    return "\n".join(rows)
+
+
+def readme() -> str:
+    text = (ROOT / "README.md").read_text()
+    if not README_TABLE.search(text):
+        sys.exit("generate_docs: README.md lost its <!-- settings --> markers")
+    return README_TABLE.sub(lambda m: m.group(1) + settings_table() + m.group(2), text)
+
+
+def environment_section() -> str:
+    """The ENVIRONMENT section help2man includes in gondulf.1."""
+    lines = ["[ENVIRONMENT]",
+             "Settings come from these variables, or from a .env file in the working "
+             "directory (the environment wins)."]
+    for spec in SETTING_SPECS:
+        default = spec.default_for_people.replace("`", "")
+        lines += [".TP", f".B {spec.name}", f"{spec.help.replace('`', '')} Default: {default}."]
+    return "\n".join(lines) + "\n"
+
+
 def env_example() -> str:
     lines = ["# Gondulf settings. Copy to .env (or set them in the environment, which wins)",
-             "# and fill in at least the required ones. Generated from gondulf/config.py.", ""]
+             "# and fill in at least the required ones. Generated from",
+             "# gondulf/config/settings.py.", ""]
     for spec in SETTING_SPECS:
         lines += [f"# {line}" for line in textwrap.wrap(spec.help, 76)]
-        lines += [f"{spec.name}={spec.default}", ""]
+        lines += [f"{spec.name}={spec.default_text}", ""]
     return "\n".join(lines)
 
 
@@ -95,6 +129,7 @@ def generate(root: Path) -> None:
     man_pages(root / "man")
     completions(root / "completions")
     (root / ".env.example").write_text(env_example())
+    (root / "README.md").write_text(readme())
 
 
 def stale_files() -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gondulf.config import parse_networks
+from gondulf.config.values import networks as parse_networks
 from gondulf.services.rate_limits import address_key
 from gondulf.web.client_address import Origin, request_origin
 

@@ -6,14 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from gondulf.config import (
-    SETTING_SPECS,
-    Nameserver,
-    load_settings,
-    normalise_base_url,
-    parse_nameservers,
-)
+from gondulf.config import SETTING_SPECS, Nameserver, load_settings
+from gondulf.config.values import nameservers as parse_nameservers
 from gondulf.errors import ConfigError
+from gondulf.indieauth.issuer import normalise_issuer
 
 MINIMAL = {
     "GONDULF_SECRET_KEY": "k" * 32,
@@ -170,11 +166,11 @@ def test_other_variables_are_ignored() -> None:
 
 
 def test_base_url_is_normalised_to_end_in_slash_with_lowercase_host() -> None:
-    assert normalise_base_url("https://Auth.Example.COM", debug=False) == \
+    assert normalise_issuer("https://Auth.Example.COM", allow_http=False) == \
         "https://auth.example.com/"
-    assert normalise_base_url("https://example.com/auth", debug=False) == \
+    assert normalise_issuer("https://example.com/auth", allow_http=False) == \
         "https://example.com/auth/"
-    assert normalise_base_url("https://example.com:8443/", debug=False) == \
+    assert normalise_issuer("https://example.com:8443/", allow_http=False) == \
         "https://example.com:8443/"
 
 

@@ -18,7 +18,7 @@ def test_every_setting_is_documented_in_the_readme_and_env_example() -> None:
     example = (ROOT / ".env.example").read_text()
     for spec in SETTING_SPECS:
         assert f"| `{spec.name}` |" in README, spec.name
-        assert f"\n{spec.name}={spec.default}\n" in example, spec.name
+        assert f"\n{spec.name}={spec.default_text}\n" in example, spec.name
 
 
 def test_readme_documents_no_setting_that_does_not_exist() -> None:

@@ -44,7 +44,7 @@ def check_config(json_output: JsonOption = False) -> None:
         problems = exc.problems
         values = {
             spec.name: ("********" if spec.secret and raw.get(spec.name) else
-                        raw.get(spec.name, spec.default))
+                        raw.get(spec.name, spec.default_text))
             for spec in SETTING_SPECS
         }
     if json_output:

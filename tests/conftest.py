@@ -20,8 +20,8 @@ from support.smtp_server import RunningSmtp, free_port, running_smtp
 from support.web_server import Site, html
 
 from gondulf.config import Settings, load_settings
-from gondulf.storage.database import Database
-from gondulf.storage.migrations import apply_migrations
+from gondulf.storage.sqlite.database import Database
+from gondulf.storage.sqlite.migrations import apply_migrations
 from gondulf.web.app import create_app
 
 SECRET = "s" * 40

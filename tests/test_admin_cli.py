@@ -15,12 +15,13 @@ from aiohttp.test_utils import TestServer
 from conftest import GONDULF, CliResult
 
 from gondulf.config import load_settings
-from gondulf.services.dns import DomainProof, LookupStatus, TxtResult
-from gondulf.services.domains import DomainStore
+from gondulf.services.dns import DnsService, DomainProof, LookupStatus, TxtResult, build_resolver
+from gondulf.services.domains import DomainService
 from gondulf.services.housekeeping import purge, purge_forever
-from gondulf.services.tokens import IssuedTokens, TokenStore
-from gondulf.storage.database import Database
-from gondulf.storage.migrations import apply_migrations
+from gondulf.services.tokens import IssuedTokens, TokenService
+from gondulf.storage.sqlite.database import Database
+from gondulf.storage.sqlite.migrations import apply_migrations
+from gondulf.storage.sqlite.store import SQLiteStore
 from gondulf.web.app import create_app
 
 Cli = Callable[..., Awaitable[CliResult]]
@@ -35,7 +36,7 @@ async def open_db(env: dict[str, str]) -> Database:
 async def issue(db: Database, me: str = "https://jane.test/",
                 client_id: str = "https://app.test/", family: str = "f1",
                 refresh: bool = True) -> IssuedTokens:
-    return await TokenStore(db).issue(me=me, client_id=client_id, scope=("create",),
+    return await TokenService(SQLiteStore(db)).issue(me=me, client_id=client_id, scope=("create",),
                                       profile=None, family_id=family, access_lifetime=3600,
                                       refresh_lifetime=86400 if refresh else None)
 
@@ -56,7 +57,7 @@ async def seeded(env: dict[str, str]) -> dict[str, IssuedTokens]:
 async def live(env: dict[str, str], token: str) -> bool:
     db = await open_db(env)
     try:
-        return await TokenStore(db).verify(token) is not None
+        return await TokenService(SQLiteStore(db)).verify(token) is not None
     finally:
         await db.close()
 
@@ -145,7 +146,8 @@ async def test_domains_list_and_forget(cli: Cli, env: dict[str, str],
     db = await open_db(env)
     proof = DomainProof("jane.test", TxtResult("_gondulf.jane.test", LookupStatus.FOUND,
                                                ("gondulf-verify-domain",)))
-    await DomainStore(db).record_check(proof)
+    await DomainService(SQLiteStore(db).domains, DnsService(build_resolver(()))).record_check(
+        proof)
     await db.close()
     listed = json.loads((await cli("domains", "list", "--json", env=env)).stdout)
     assert [d["domain"] for d in listed] == ["jane.test"]
@@ -190,7 +192,7 @@ async def test_resource_server_credential_is_shown_once_in_the_report(
 # -- purge -------------------------------------------------------------------------------------
 
 async def test_purge_removes_only_what_has_expired(db: Database) -> None:
-    store = TokenStore(db)
+    store = TokenService(SQLiteStore(db))
     now = 2_000_000_000
     await store.issue(me="https://jane.test/", client_id="https://app.test/", scope=("x",),
                       profile=None, family_id="old", access_lifetime=10, refresh_lifetime=None,
@@ -200,25 +202,25 @@ async def test_purge_removes_only_what_has_expired(db: Database) -> None:
                               refresh_lifetime=None, now=now)
     await db.execute("INSERT INTO rate_limits VALUES ('codes-sent:a', ?, 1)", (now - 2 * 86400,))
     await db.execute("INSERT INTO rate_limits VALUES ('codes-sent:a', ?, 1)", (now - 60,))
-    removed = await purge(db, now=now)
+    removed = await purge(SQLiteStore(db), now=now)
     assert removed["tokens"] == 1 and removed["rate-limit counters"] == 1
     assert await store.verify(fresh.access_token, now=now) is not None
 
 
 async def test_recently_revoked_tokens_are_kept_a_day(db: Database) -> None:
-    store = TokenStore(db)
+    store = TokenService(SQLiteStore(db))
     now = 2_000_000_000
     await store.issue(me="https://jane.test/", client_id="https://app.test/", scope=("x",),
                       profile=None, family_id="f", access_lifetime=3600, refresh_lifetime=None,
                       now=now)
     await store.revoke_family("f", now=now)
-    assert (await purge(db, now=now + 3600))["tokens"] == 0
-    assert (await purge(db, now=now + 2 * 86400))["tokens"] == 1
+    assert (await purge(SQLiteStore(db), now=now + 3600))["tokens"] == 0
+    assert (await purge(SQLiteStore(db), now=now + 2 * 86400))["tokens"] == 1
 
 
 async def test_background_purge_runs_on_its_interval(db: Database) -> None:
     await db.execute("INSERT INTO rate_limits VALUES ('x', 1, 1)")
-    task = asyncio.create_task(purge_forever(db, 0.05))
+    task = asyncio.create_task(purge_forever(SQLiteStore(db), 0.05))
     await asyncio.sleep(0.3)
     task.cancel()
     assert await db.fetchall("SELECT * FROM rate_limits") == []

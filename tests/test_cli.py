@@ -20,10 +20,11 @@ from support.web_server import Site, html, redirect
 
 from gondulf import __version__
 from gondulf.config import load_settings
-from gondulf.services.dns import DomainProof, LookupStatus, TxtResult
-from gondulf.services.domains import DomainStore
-from gondulf.storage.database import Database
-from gondulf.storage.migrations import apply_migrations, load_migrations
+from gondulf.services.dns import DnsService, DomainProof, LookupStatus, TxtResult, build_resolver
+from gondulf.services.domains import DomainService
+from gondulf.storage.sqlite.database import Database
+from gondulf.storage.sqlite.migrations import apply_migrations, load_migrations
+from gondulf.storage.sqlite.store import SQLiteStore
 
 Cli = Callable[..., Awaitable[CliResult]]
 
@@ -352,7 +353,8 @@ async def test_inspect_domain_shows_what_the_database_knows(
     await apply_migrations(db)
     proof = DomainProof("jane.test", TxtResult("_gondulf.jane.test", LookupStatus.FOUND,
                                                ("gondulf-verify-domain",)))
-    await DomainStore(db).record_check(proof, now=1_700_000_000)
+    domains = DomainService(SQLiteStore(db).domains, DnsService(build_resolver(())))
+    await domains.record_check(proof, now=1_700_000_000)
     await db.close()
     result = await cli("inspect-domain", f"http://jane.test:{free_port()}/", env=dev_env)
     assert "last verified 2023-11-14 22:13 UTC" in result.stdout

@@ -14,7 +14,8 @@ from gondulf.config import Nameserver
 from gondulf.services.clients import ClientInfoService, ClientInfoUnavailable, cache_seconds
 from gondulf.services.dns import DnsService, build_resolver
 from gondulf.services.fetch import Fetcher, FetchPolicy
-from gondulf.storage.database import Database
+from gondulf.storage.sqlite.database import Database
+from gondulf.storage.sqlite.store import SQLiteStore
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ async def clients(dns: RunningDns, db: Database) -> AsyncIterator[ClientInfoServ
     dns.zone.add_a("app.test")
     resolver = DnsService(build_resolver((Nameserver("127.0.0.1", dns.port),), lifetime=2))
     fetcher = await Fetcher.open(resolver, FetchPolicy.development())
-    yield ClientInfoService(fetcher, db)
+    yield ClientInfoService(fetcher, SQLiteStore(db).clients)
     await fetcher.close()
 
 

@@ -15,8 +15,9 @@ from gondulf.services.dns import (
     build_resolver,
     verification_name,
 )
-from gondulf.services.domains import DomainStore
-from gondulf.storage.database import Database
+from gondulf.services.domains import DomainService
+from gondulf.storage.sqlite.database import Database
+from gondulf.storage.sqlite.store import SQLiteStore
 
 
 def service(dns: RunningDns) -> DnsService:
@@ -117,16 +118,16 @@ def test_verification_name() -> None:
 
 async def test_domain_check_is_remembered_for_a_day(dns: RunningDns, db: Database) -> None:
     dns.zone.add_txt("_gondulf.jane.test", "gondulf-verify-domain")
-    store, resolver = DomainStore(db), service(dns)
-    verified, proof = await store.check(resolver, "jane.test", now=1_000_000)
+    store = DomainService(SQLiteStore(db).domains, service(dns))
+    verified, proof = await store.check("jane.test", now=1_000_000)
     assert verified and proof is not None
     dns.zone.records.clear()
     # within 24 h: remembered, no query
     queries = len(dns.zone.queries)
-    verified, proof = await store.check(resolver, "jane.test", now=1_000_000 + 86399)
+    verified, proof = await store.check("jane.test", now=1_000_000 + 86399)
     assert verified and proof is None and len(dns.zone.queries) == queries
     # after 24 h: checked again, and the failure is recorded beside the old success
-    verified, proof = await store.check(resolver, "jane.test", now=1_000_000 + 86400)
+    verified, proof = await store.check("jane.test", now=1_000_000 + 86400)
     assert not verified and proof is not None
     record = await store.get("jane.test")
     assert record is not None
@@ -138,6 +139,7 @@ async def test_domain_check_is_remembered_for_a_day(dns: RunningDns, db: Databas
 async def test_dns_outage_is_not_recorded(dead_dns_port: int, db: Database) -> None:
     resolver = DnsService(build_resolver((Nameserver("127.0.0.1", dead_dns_port),),
                                          lifetime=0.3))
-    verified, proof = await DomainStore(db).check(resolver, "jane.test")
+    domains = DomainService(SQLiteStore(db).domains, resolver)
+    verified, proof = await domains.check("jane.test")
     assert not verified and proof is not None and proof.lookup_failed
-    assert await DomainStore(db).get("jane.test") is None
+    assert await domains.get("jane.test") is None

@@ -86,7 +86,7 @@ async def test_a_code_never_proves_another_identity_than_it_was_sent_for(
 # -- each mechanism on its own --------------------------------------------------------------
 
 def _signin(world: World) -> SignIn:
-    return SignIn(world.gondulf.app[SERVICES])
+    return world.gondulf.app[SERVICES].signin
 
 
 async def _session(world: World, signin: SignIn) -> AuthSession:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from gondulf.errors import DatabaseError
-from gondulf.storage.database import Database
-from gondulf.storage.migrations import (
+from gondulf.storage.sqlite.database import Database
+from gondulf.storage.sqlite.migrations import (
     Migration,
     apply_migrations,
     load_migrations,

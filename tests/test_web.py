@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from gondulf.config import Settings
-from gondulf.storage.migrations import load_migrations
+from gondulf.storage.sqlite.migrations import load_migrations
 from gondulf.web.access_log import AccessLogger
 from gondulf.web.app import create_app
 from gondulf.web.keys import SERVICES
@@ -76,14 +76,14 @@ async def test_only_a_trusted_proxy_can_say_the_request_came_over_https(
 
 
 async def test_health_is_503_when_the_database_is_unusable(client: TestClient) -> None:
-    await client.app[SERVICES].db.close()  # type: ignore[index]
+    await client.app[SERVICES].store.close()  # type: ignore[index,attr-defined]
     response = await client.get("/health")
     assert response.status == 503
     assert await response.json() == {"status": "unhealthy", "database": "unavailable"}
 
 
 async def test_server_migrates_the_database_on_start(client: TestClient) -> None:
-    rows = await client.app[SERVICES].db.fetchall(  # type: ignore[index]
+    rows = await client.app[SERVICES].store.database.fetchall(  # type: ignore[index,attr-defined]
         "SELECT version FROM schema_migrations")
     assert [row["version"] for row in rows] == [m.version for m in load_migrations()]
 

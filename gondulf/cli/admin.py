@@ -18,7 +18,7 @@ from gondulf.timestamps import utc_text
 
 if TYPE_CHECKING:
     from gondulf.services.runtime import Services
-    from gondulf.services.tokens import TokenRecord
+    from gondulf.storage.records import TokenRecord
 
 T = TypeVar("T")
 
@@ -104,16 +104,8 @@ def _identity_filter(me: str | None) -> str | None:
 
 async def _find_tokens(services: Services, me: str | None, client: str | None,
                        include_inactive: bool) -> list[TokenRecord]:
-    from gondulf.services.tokens import TokenStore
-
-    return await TokenStore(services.db).find(me=me, client_id=client,
-                                               include_inactive=include_inactive)
-
-
-async def _tokens_of_domain(services: Services, domain: str) -> list[TokenRecord]:
-    """Every live token of every identity on `domain` (for `domains forget`)."""
-    records = await _find_tokens(services, None, None, False)
-    return [r for r in records if _domain_of_me(r.me) == domain]
+    return await services.tokens.find(me=me, client_id=client,
+                                      include_inactive=include_inactive)
 
 
 @tokens_app.command("list")
@@ -163,8 +155,6 @@ def tokens_revoke(
     json_output: JsonOption = False,
 ) -> None:
     """Revoke one token by ID, or every token of an identity or an app."""
-    from gondulf.services.tokens import TokenStore
-
     if sum(x is not None for x in (token_id, me, client)) != 1:
         fail("give exactly one of ID, --me PROFILE_URL or --client CLIENT_ID", EXIT_USAGE)
     client_id = _client_filter(client)
@@ -173,15 +163,14 @@ def tokens_revoke(
     async def work(services: Services) -> int:
         if token_id is not None:
             ids = [token_id]
-            found = await services.db.fetchone("SELECT 1 FROM tokens WHERE id = ?", (token_id,))
-            if found is None:
+            if await services.tokens.get(token_id) is None:
                 fail(f"no token has the ID {token_id!r}", EXIT_USAGE)
         else:
             ids = [r.id for r in await _find_tokens(services, identity, client_id, False)]
         if not ids:
             return 0
         _confirm(f"Revoke {len(ids)} token(s)?", yes)
-        return await TokenStore(services.db).revoke_ids(ids)
+        return await services.tokens.revoke_ids(ids)
 
     count = _with_services(work)
     if json_output:
@@ -193,7 +182,7 @@ def tokens_revoke(
 @domains_app.command("list")
 def domains_list(json_output: JsonOption = False) -> None:
     """List every domain with its last DNS check."""
-    from gondulf.services.domains import DomainRecord
+    from gondulf.storage.records import DomainRecord
 
     async def work(services: Services) -> list[DomainRecord]:
         return await services.domains.list()
@@ -218,18 +207,16 @@ def domains_forget(
     json_output: JsonOption = False,
 ) -> None:
     """Drop a domain's remembered DNS check and revoke all its tokens."""
-    from gondulf.services.tokens import TokenStore
-
     name = _domain_argument(domain)
 
     async def work(services: Services) -> tuple[bool, int]:
         record = await services.domains.get(name)
-        tokens = [r.id for r in await _tokens_of_domain(services, name)]
+        tokens = [r.id for r in await services.tokens.find(host=name)]
         if record is None and not tokens:
             fail(f"Gondulf knows nothing about {name}", EXIT_CHECK_FAILED)
         _confirm(f"Forget {name} and revoke its {len(tokens)} token(s)?", yes)
         await services.domains.forget(name)
-        return record is not None, await TokenStore(services.db).revoke_ids(tokens)
+        return record is not None, await services.tokens.revoke_ids(tokens)
 
     forgotten, revoked = _with_services(work)
     if json_output:
@@ -245,10 +232,10 @@ def resource_servers_add(
     json_output: JsonOption = False,
 ) -> None:
     """Create a credential for a resource server; it is shown only this once."""
-    from gondulf.services.resource_servers import ResourceServer, ResourceServerStore
+    from gondulf.storage.records import ResourceServer
 
     async def work(services: Services) -> tuple[ResourceServer, str]:
-        return await ResourceServerStore(services.db).add(name)
+        return await services.resource_servers.add(name)
 
     server, credential = _with_services(work)
     if json_output:
@@ -264,10 +251,10 @@ def resource_servers_add(
 @resource_servers_app.command("list")
 def resource_servers_list(json_output: JsonOption = False) -> None:
     """List resource servers (never their credentials)."""
-    from gondulf.services.resource_servers import ResourceServer, ResourceServerStore
+    from gondulf.storage.records import ResourceServer
 
     async def work(services: Services) -> list[ResourceServer]:
-        return await ResourceServerStore(services.db).list()
+        return await services.resource_servers.list()
 
     servers = _with_services(work)
     if json_output:
@@ -287,10 +274,8 @@ def resource_servers_remove(
     json_output: JsonOption = False,
 ) -> None:
     """Remove a resource server; its credential stops working at once."""
-    from gondulf.services.resource_servers import ResourceServerStore
-
     async def work(services: Services) -> bool:
-        return await ResourceServerStore(services.db).remove(name)
+        return await services.resource_servers.remove(name)
 
     if not _with_services(work):
         fail(f"no resource server is named {name!r}", EXIT_CHECK_FAILED)
@@ -305,7 +290,7 @@ def purge(json_output: JsonOption = False) -> None:
     from gondulf.services.housekeeping import purge as purge_database
 
     async def work(services: Services) -> dict[str, int]:
-        return await purge_database(services.db)
+        return await purge_database(services.store)
 
     removed = _with_services(work)
     if json_output:
@@ -319,7 +304,7 @@ def backup(
     json_output: JsonOption = False,
 ) -> None:
     """Copy the live database consistently, even while the server runs, and verify the copy."""
-    from gondulf.storage.backup import backup as backup_database
+    from gondulf.storage.sqlite.backup import backup as backup_database
 
     settings = load()
     with one_line_failures():
@@ -336,8 +321,8 @@ def restore(
     json_output: JsonOption = False,
 ) -> None:
     """Replace the database with a backup. Stop every server first; the old one is kept."""
-    from gondulf.storage.backup import check_backup
-    from gondulf.storage.backup import restore as restore_database
+    from gondulf.storage.sqlite.backup import check_backup
+    from gondulf.storage.sqlite.backup import restore as restore_database
 
     settings = load()
     with one_line_failures():

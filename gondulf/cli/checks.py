@@ -78,8 +78,12 @@ def migrate(
     json_output: JsonOption = False,
 ) -> None:
     """Apply pending database migrations (each in its own transaction)."""
-    from gondulf.storage.database import Database
-    from gondulf.storage.migrations import MigrationStatus, apply_migrations, migration_status
+    from gondulf.storage.sqlite.database import Database
+    from gondulf.storage.sqlite.migrations import (
+        MigrationStatus,
+        apply_migrations,
+        migration_status,
+    )
 
     settings = load()
 

@@ -23,7 +23,7 @@ from gondulf.indieauth.clients import (
 from gondulf.indieauth.urls import is_loopback_client
 from gondulf.services.discovery import first_text
 from gondulf.services.fetch import Fetcher, FetchError, FetchResult
-from gondulf.storage.database import Database
+from gondulf.storage.repositories import ClientCache
 
 MAX_JSON_BYTES = 5 * 1024
 MAX_HTML_BYTES = 512 * 1024
@@ -66,20 +66,18 @@ def parse_client_html(html: str, url: str, header_links: dict[str, list[str]],
 
 
 class ClientInfoService:
-    def __init__(self, fetcher: Fetcher, db: Database) -> None:
+    def __init__(self, fetcher: Fetcher, cache: ClientCache) -> None:
         self._fetcher = fetcher
-        self._db = db
+        self._cache = cache
 
     async def get(self, client_id: str, now: float | None = None) -> ClientInfo | None:
         """The client's information; None for loopback clients; ClientInfoUnavailable."""
         if is_loopback_client(client_id):
             return None
         at = int(time.time() if now is None else now)
-        row = await self._db.fetchone(
-            "SELECT info FROM client_cache WHERE client_id = ? AND expires_at > ?",
-            (client_id, at))
-        if row is not None:
-            return ClientInfo.from_json(row["info"])
+        cached = await self._cache.get(client_id, at)
+        if cached is not None:
+            return cached
         try:
             result = await self._fetcher.get(client_id, accept=ACCEPT, max_bytes=MAX_HTML_BYTES)
         except FetchError as exc:
@@ -87,9 +85,7 @@ class ClientInfoService:
         info = await self._parse(result, client_id)
         keep = cache_seconds(result.headers.get("Cache-Control", ""))
         if keep:
-            await self._db.execute(
-                "INSERT OR REPLACE INTO client_cache (client_id, info, fetched_at, expires_at) "
-                "VALUES (?, ?, ?, ?)", (client_id, info.to_json(), at, at + keep))
+            await self._cache.put(info, at, at + keep)
         return info
 
     async def _parse(self, result: FetchResult, client_id: str) -> ClientInfo:

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from gondulf.indieauth.clients import ClientInfo
 from gondulf.indieauth.request import AuthorizationRequest
 from gondulf.services.digests import new_secret, token_digest
-from gondulf.services.tokens import TokenRecord, TokenStore
-from gondulf.storage.database import Database
+from gondulf.services.tokens import TokenService
+from gondulf.storage.records import GrantsSession, TokenRecord
+from gondulf.storage.repositories import GrantsSessions, Tokens
 
 GRANTS_SESSION_LIFETIME = 3600
 GRANTS_STATE = "gondulf-grants"
@@ -34,13 +35,6 @@ def grants_client(issuer: str) -> ClientInfo:
 
 
 @dataclass(frozen=True)
-class GrantsSession:
-    id_hash: str
-    me: str
-    csrf: str
-
-
-@dataclass(frozen=True)
 class Grant:
     family_id: str
     client_id: str
@@ -50,52 +44,49 @@ class Grant:
     last_used_at: int | None
 
 
-class GrantsSessionStore:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    async def create(self, me: str) -> str:
-        session_id = new_secret()
-        now = int(time.time())
-        await self._db.execute(
-            "INSERT INTO grant_sessions (id_hash, me, csrf_secret, created_at, expires_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (token_digest(session_id), me, new_secret(), now, now + GRANTS_SESSION_LIFETIME))
-        return session_id
-
-    async def get(self, session_id: str) -> GrantsSession | None:
-        row = await self._db.fetchone(
-            "SELECT id_hash, me, csrf_secret FROM grant_sessions "
-            "WHERE id_hash = ? AND expires_at > ?", (token_digest(session_id), int(time.time())))
-        return GrantsSession(row["id_hash"], row["me"], row["csrf_secret"]) if row else None
-
-    async def end(self, session: GrantsSession) -> None:
-        await self._db.execute("DELETE FROM grant_sessions WHERE id_hash = ?",
-                               (session.id_hash,))
-
-
-async def grants_of(db: Database, me: str) -> list[Grant]:
-    """The live grants of exactly the identity `me` (never of others on its host), newest
-    first."""
-    records = await TokenStore(db).find(me=me)
+def grants_from(records: list[TokenRecord]) -> list[Grant]:
+    """Live tokens grouped into grants (one per family), newest first."""
     families: dict[str, list[TokenRecord]] = {}
     for record in records:
         families.setdefault(record.family_id, []).append(record)
     grants = []
     for family_id, tokens in families.items():
-        first = tokens[0]
         name = next((t.client_name for t in tokens if t.client_name), None)
         used = [t.last_used_at for t in tokens if t.last_used_at is not None]
-        grants.append(Grant(family_id, first.client_id, name,
+        grants.append(Grant(family_id, tokens[0].client_id, name,
                             tuple(dict.fromkeys(s for t in tokens for s in t.scope)),
                             min(t.created_at for t in tokens), max(used) if used else None))
     return sorted(grants, key=lambda g: g.issued_at, reverse=True)
 
 
-async def revoke_grant(db: Database, me: str, family_id: str) -> bool:
-    """End one of `me`'s grants; False when the family is not exactly theirs."""
-    rows = await db.fetchall("SELECT me FROM tokens WHERE family_id = ?", (family_id,))
-    if not rows or any(row["me"] != me for row in rows):
-        return False
-    await TokenStore(db).revoke_family(family_id)
-    return True
+class GrantsService:
+    def __init__(self, sessions: GrantsSessions, tokens: Tokens,
+                 token_service: TokenService) -> None:
+        self._sessions = sessions
+        self._tokens = tokens
+        self._token_service = token_service
+
+    async def sign_in(self, me: str) -> str:
+        """A grants-page session for `me`; returns the id for its cookie."""
+        session_id = new_secret()
+        now = int(time.time())
+        await self._sessions.create(GrantsSession(token_digest(session_id), me, new_secret(),
+                                                  now + GRANTS_SESSION_LIFETIME), now)
+        return session_id
+
+    async def session(self, session_id: str) -> GrantsSession | None:
+        return await self._sessions.get(token_digest(session_id), int(time.time()))
+
+    async def sign_out(self, session: GrantsSession) -> None:
+        await self._sessions.end(session.id_hash)
+
+    async def grants_of(self, me: str) -> list[Grant]:
+        """The live grants of exactly the identity `me`, newest first."""
+        return grants_from(await self._tokens.find(me=me, active_at=int(time.time())))
+
+    async def revoke(self, me: str, family_id: str) -> bool:
+        """End one of `me`'s grants; False when the family is not exactly theirs."""
+        if await self._tokens.owners_of_family(family_id) != {me}:
+            return False
+        await self._token_service.revoke_family(family_id)
+        return True

@@ -1,8 +1,8 @@
 """Purging what has expired, from the server's background task or `gondulf purge`.
 
-Used authorization codes and expired or revoked tokens are kept one more day,
-so a replayed code or a reused refresh token is still recognised and answered
-by revoking what it produced.
+Used authorization codes and expired or revoked tokens are kept one more day
+(see the storage's purge), so a replayed code or a reused refresh token is
+still recognised and answered by revoking what it produced.
 """
 
 from __future__ import annotations
@@ -11,41 +11,22 @@ import asyncio
 import logging
 import time
 
-from gondulf.storage.database import Database
+from gondulf.storage.repositories import Store
 
 log = logging.getLogger("gondulf.housekeeping")
 
-GRACE = 24 * 3600
-RATE_LIMIT_KEEP = 24 * 3600
 
-PURGES = {
-    "sign-in sessions": "DELETE FROM auth_sessions WHERE expires_at <= :now",
-    "grants page sessions": "DELETE FROM grant_sessions WHERE expires_at <= :now",
-    "authorization codes": "DELETE FROM authorization_codes WHERE expires_at <= :now - :grace",
-    "tokens": "DELETE FROM tokens WHERE expires_at <= :now - :grace "
-              "OR revoked_at <= :now - :grace",
-    "rate-limit counters": "DELETE FROM rate_limits WHERE window_start <= :now - :keep",
-    "cached client information": "DELETE FROM client_cache WHERE expires_at <= :now",
-}
-
-
-async def purge(db: Database, now: float | None = None) -> dict[str, int]:
+async def purge(store: Store, now: float | None = None) -> dict[str, int]:
     """Delete everything expired; returns how many rows of each kind went."""
-    params = {"now": int(time.time() if now is None else now), "grace": GRACE,
-              "keep": RATE_LIMIT_KEEP}
-    removed = {}
-    async with db.transaction() as tx:
-        for name, sql in PURGES.items():
-            removed[name] = await tx.execute(sql, params)
-    return removed
+    return await store.purge(int(time.time() if now is None else now))
 
 
-async def purge_forever(db: Database, interval: float) -> None:
+async def purge_forever(store: Store, interval: float) -> None:
     """The server's background task: purge every `interval` seconds until cancelled."""
     while True:
         await asyncio.sleep(interval)
         try:
-            removed = await purge(db)
+            removed = await purge(store)
         except Exception:
             log.exception("purge failed; trying again in %s s", interval)
             continue

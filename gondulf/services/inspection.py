@@ -16,6 +16,7 @@ from gondulf.indieauth.endpoints import EndpointUrls
 from gondulf.indieauth.urls import InvalidURL, canonical_host
 from gondulf.services.discovery import Homepage, discover_homepage, same_host
 from gondulf.services.dns import DomainProof
+from gondulf.services.domains import DNS_CHECK_VALID_FOR
 from gondulf.services.fetch import FetchError
 from gondulf.services.runtime import Services
 from gondulf.timestamps import utc_text
@@ -108,7 +109,7 @@ async def _database_check(services: Services, domain: str) -> Check:
     if record is None:
         return Check("database", INFO, "no sign-in has checked this domain yet")
     when = utc_text
-    fresh = record.verified_recently(time.time())
+    fresh = record.verified_recently(time.time(), DNS_CHECK_VALID_FOR)
     return Check("database", INFO,
                  f"DNS last checked {when(record.last_checked_at)} ({record.last_check_result}); "
                  f"last verified {when(record.last_verified_at)}"

@@ -1,11 +1,10 @@
-"""Abuse limits counted in the database, so every server process shares them.
+"""Abuse limits: what each party may do, counted in the database so every process shares it.
 
 Each limit counts what one party did (a client address, an email address, a
-domain, a sign-in) over a sliding window. Events are counted in slots of a
-sixtieth of the window, so a bucket holds at most 61 rows. Checking several
-limits and counting the event in each happen in one write transaction: no
-two concurrent requests, in one process or several, can both slip under a
-limit, and an event refused by one limit is counted by none.
+domain, a sign-in) over a sliding window. Checking several limits and
+counting the event in each is one atomic step of the storage: no two
+concurrent requests can both slip under a limit, and an event refused by one
+limit is counted by none.
 """
 
 from __future__ import annotations
@@ -16,23 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gondulf.config import Limits
-from gondulf.storage.database import Database, Row, Transaction
-
-SLOTS_PER_WINDOW = 60
-
-
-@dataclass(frozen=True)
-class Limit:
-    name: str  # such as "codes-per-ip"
-    count: int  # events allowed in `window` seconds
-    window: int = 3600
-
-    def bucket(self, key: str) -> str:
-        return f"{self.name}:{key}"
-
-    def slot(self, at: int) -> int:
-        size = max(1, self.window // SLOTS_PER_WINDOW)
-        return at - at % size
+from gondulf.storage.records import Counted, Limit, Refused
+from gondulf.storage.repositories import RateLimits
 
 
 @dataclass(frozen=True)
@@ -61,21 +45,6 @@ class AbuseLimits:
                    limits.codes_per_session)
 
 
-@dataclass(frozen=True)
-class Refused:
-    """A limit that was reached, and the seconds until an event is allowed again."""
-
-    limit: Limit
-    retry_after: int
-
-
-@dataclass(frozen=True)
-class Counted:
-    """Events counted by `acquire`, so that `refund` can take them back."""
-
-    rows: tuple[tuple[str, int], ...]  # (bucket, slot)
-
-
 def address_key(address: str) -> str:
     """The client address as a limit counts it: IPv6 by its /64, which one host may hold."""
     try:
@@ -89,60 +58,28 @@ def address_key(address: str) -> str:
     return str(ip)
 
 
-SUM = ("SELECT coalesce(sum(count), 0), min(window_start) FROM rate_limits "
-       "WHERE bucket = ? AND window_start > ?")
-ADD = ("INSERT INTO rate_limits (bucket, window_start, count) VALUES (?, ?, 1) "
-       "ON CONFLICT (bucket, window_start) DO UPDATE SET count = count + 1")
+def _now(now: float | None) -> int:
+    return int(time.time() if now is None else now)
 
 
 class RateLimiter:
-    def __init__(self, db: Database) -> None:
-        self._db = db
+    """The storage's counters, at the current time."""
 
-    async def acquire(self, checks: Sequence[tuple[Limit, str]],
-                      now: float | None = None) -> Counted | Refused:
+    def __init__(self, counters: RateLimits) -> None:
+        self._counters = counters
+
+    async def acquire(self, checks: Sequence[tuple[Limit, str]], now: float | None = None
+                      ) -> Counted | Refused:
         """Count one event under every (limit, key) unless one of them is reached."""
-        at = int(time.time() if now is None else now)
-        async with self._db.transaction() as tx:
-            for limit, key in checks:
-                refused = await _check(tx, limit, key, at)
-                if refused is not None:
-                    return refused
-            rows = []
-            for limit, key in checks:
-                row = (limit.bucket(key), limit.slot(at))
-                await tx.execute(ADD, row)
-                rows.append(row)
-        return Counted(tuple(rows))
+        return await self._counters.acquire(checks, _now(now))
 
     async def refund(self, counted: Counted) -> None:
         """Take back events that did not happen after all (an email that failed)."""
-        async with self._db.transaction() as tx:
-            for bucket, slot in counted.rows:
-                await tx.execute("UPDATE rate_limits SET count = count - 1 "
-                                 "WHERE bucket = ? AND window_start = ? AND count > 0",
-                                 (bucket, slot))
+        await self._counters.refund(counted)
 
-    def reached(self, limit: Limit, key: str, now: float | None = None) -> Refused | None:
-        """Whether `limit` is reached for `key`: a point read on the event loop's thread."""
-        at = int(time.time() if now is None else now)
-        row = self._db.read_one(SUM, (limit.bucket(key), at - limit.window))
-        return _refused(limit, row, at)
+    async def reached(self, limit: Limit, key: str, now: float | None = None) -> Refused | None:
+        return await self._counters.reached(limit, key, _now(now))
 
     async def count(self, limit: Limit, key: str, now: float | None = None) -> None:
         """Count one event that has already happened (a failed call)."""
-        at = int(time.time() if now is None else now)
-        await self._db.execute(ADD, (limit.bucket(key), limit.slot(at)))
-
-
-async def _check(tx: Transaction, limit: Limit, key: str, at: int) -> Refused | None:
-    return _refused(limit, await tx.fetchone(SUM, (limit.bucket(key), at - limit.window)), at)
-
-
-def _refused(limit: Limit, row: Row | None, at: int) -> Refused | None:
-    if row is None:
-        return None
-    total, oldest = row[0], row[1]
-    if total < limit.count:
-        return None
-    return Refused(limit, max(1, (oldest or at) + limit.window - at))
+        await self._counters.count(limit, key, _now(now))

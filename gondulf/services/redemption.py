@@ -1,110 +1,109 @@
-"""The token endpoint's grants (IndieAuth §5.3, §5.5) and code redemption at both endpoints.
+"""Redeeming codes and refresh tokens: the orchestration behind both endpoints.
 
-A code is used up first, in one statement; then client_id, redirect_uri
-and the PKCE verifier must equal what the authorization request bound to it.
-A code presented twice revokes the tokens it already produced (RFC 6749 §4.1.2).
+The request is parsed by the protocol core (gondulf.indieauth.token_request).
+A code is used up first, then it must be bound to what is presented; the
+tokens are issued in the same transaction, so a crash can never leave a used
+code without its tokens. A checked failure still uses the code up. A code
+presented twice revokes the tokens it already produced (RFC 6749 §4.1.2).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import time
 from typing import Any
 
 from gondulf.config import Settings
-from gondulf.indieauth import pkce
-from gondulf.indieauth.errors import InvalidGrant, InvalidRequest, UnsupportedGrantType
-from gondulf.indieauth.scopes import parse_scope
-from gondulf.indieauth.urls import InvalidURL, canonical_client_id, canonical_redirect_uri
-from gondulf.services.authorization_codes import AuthorizationCodeStore, CodeGrant
-from gondulf.services.tokens import IssuedTokens, TokenStore
-from gondulf.storage.database import Database
+from gondulf.indieauth.errors import InvalidGrant, OAuthError
+from gondulf.indieauth.responses import profile_response, token_response
+from gondulf.indieauth.token_request import (
+    CodeBinding,
+    CodeRedemption,
+    RefreshRequest,
+    check_binding,
+)
+from gondulf.services.digests import token_digest
+from gondulf.services.tokens import IssuedTokens, TokenService
+from gondulf.storage.records import CodeRecord, CodeState
+from gondulf.storage.repositories import Store
 
 log = logging.getLogger("gondulf.redemption")
 
-
-def _required(params: Mapping[str, str], name: str) -> str:
-    value = params.get(name, "")
-    if not value:
-        raise InvalidRequest(f"{name} is required")
-    return value
+NO_SCOPE = ("no scope was granted, so no access token can be issued; redeem this code at "
+            "the authorization endpoint instead")
 
 
-def _client_id(params: Mapping[str, str]) -> str:
+def _problem(found: tuple[CodeRecord, CodeState] | None, redemption: CodeRedemption,
+             need_scope: bool) -> OAuthError | None:
+    if found is None:
+        return InvalidGrant("the authorization code is not valid")
+    code, state = found
+    if state == CodeState.ALREADY_USED:
+        return InvalidGrant("the authorization code was already used")
+    if state == CodeState.EXPIRED:
+        return InvalidGrant("the authorization code has expired")
     try:
-        return canonical_client_id(_required(params, "client_id"))
-    except InvalidURL as exc:
-        raise InvalidRequest(exc.description) from exc
+        check_binding(CodeBinding(code.client_id, code.redirect_uri, code.code_challenge),
+                      redemption)
+    except OAuthError as exc:
+        return exc
+    if need_scope and not code.scope:
+        return InvalidGrant(NO_SCOPE)
+    return None
 
 
-async def redeem_code(db: Database, params: Mapping[str, str]) -> CodeGrant:
-    grant_type = params.get("grant_type") or "authorization_code"  # older clients send none
-    if grant_type != "authorization_code":
-        raise UnsupportedGrantType(f"grant_type {grant_type[:40]!r} is not supported here")
-    code = _required(params, "code")
-    client_id = _client_id(params)
-    try:
-        redirect_uri = canonical_redirect_uri(_required(params, "redirect_uri"))
-    except InvalidURL as exc:
-        raise InvalidRequest(exc.description) from exc
-    grant = await AuthorizationCodeStore(db).redeem(code)
-    if grant is None:
-        raise InvalidGrant("the authorization code is not valid")
-    if grant.already_used:
-        revoked = await TokenStore(db).revoke_family(grant.code_hash)
-        log.warning("authorization code for %s replayed; %d token(s) revoked", grant.me,
-                    revoked)
-        raise InvalidGrant("the authorization code was already used")
-    if grant.expired:
-        raise InvalidGrant("the authorization code has expired")
-    if grant.client_id != client_id:
-        raise InvalidGrant("client_id does not match the authorization request")
-    if grant.redirect_uri != redirect_uri:
-        raise InvalidGrant("redirect_uri does not match the authorization request")
-    pkce.verify(params.get("code_verifier") or None, grant.code_challenge)
-    return grant
+class Redemption:
+    def __init__(self, store: Store, tokens: TokenService, settings: Settings) -> None:
+        self._store = store
+        self._tokens = tokens
+        self._settings = settings
 
+    async def _redeem(self, redemption: CodeRedemption, *, issue: bool
+                      ) -> tuple[CodeRecord, IssuedTokens | None]:
+        settings = self._settings
+        issued = None
+        async with self._store.transaction() as tx:
+            found = await tx.codes.redeem(token_digest(redemption.code), int(time.time()))
+            problem = _problem(found, redemption, need_scope=issue)
+            if problem is None and found is not None and issue:
+                code = found[0]
+                issued = await self._tokens.issue(
+                    me=code.me, client_id=code.client_id, scope=code.scope,
+                    profile=code.profile, family_id=code.code_hash,
+                    access_lifetime=settings.token_expiry,
+                    refresh_lifetime=settings.refresh_token_expiry or None,
+                    client_name=code.client_name, store=tx)
+        if problem is not None:  # the code stays used up: it never counts twice
+            if found is not None and found[1] == CodeState.ALREADY_USED:
+                revoked = await self._tokens.revoke_family(found[0].code_hash)
+                log.warning("authorization code for %s replayed; %d token(s) revoked",
+                            found[0].me, revoked)
+            raise problem
+        assert found is not None
+        return found[0], issued
 
-def profile_response(me: str, scope: tuple[str, ...], profile: dict[str, Any] | None
-                     ) -> dict[str, Any]:
-    """`me`, and `profile` when the profile scope was granted (§5.3.4)."""
-    body: dict[str, Any] = {"me": me}
-    if "profile" in scope and profile:
-        body["profile"] = {k: v for k, v in profile.items() if k != "email" or "email" in scope}
-    return body
+    async def profile(self, redemption: CodeRedemption) -> dict[str, Any]:
+        """At the authorization endpoint (§5.3.2): `me`, and `profile` if granted."""
+        code, _ = await self._redeem(redemption, issue=False)
+        return profile_response(code.me, code.scope, code.profile)
 
+    async def tokens(self, redemption: CodeRedemption) -> dict[str, Any]:
+        """At the token endpoint (§5.3.3): an access token (and a refresh token)."""
+        _, issued = await self._redeem(redemption, issue=True)
+        assert issued is not None
+        return self._body(issued)
 
-def _token_body(issued: IssuedTokens, lifetime: int) -> dict[str, Any]:
-    record = issued.access
-    body: dict[str, Any] = {
-        "access_token": issued.access_token,
-        "token_type": "Bearer",
-        "scope": " ".join(record.scope),
-        "expires_in": lifetime,
-    }
-    if issued.refresh_token:
-        body["refresh_token"] = issued.refresh_token
-    return {**body, **profile_response(record.me, record.scope, record.profile)}
-
-
-async def token_grant(db: Database, settings: Settings, params: Mapping[str, str]
-                      ) -> dict[str, Any]:
-    """POST /token: `authorization_code` (the default) or `refresh_token`."""
-    store = TokenStore(db)
-    if params.get("grant_type") == "refresh_token":
-        scope = params.get("scope")
-        issued = await store.refresh(
-            _required(params, "refresh_token"), _client_id(params),
-            parse_scope(scope) if scope else None,
+    async def refresh(self, request: RefreshRequest) -> dict[str, Any]:
+        """§5.5: a new pair for a refresh token, which stops working."""
+        settings = self._settings
+        issued = await self._tokens.refresh(
+            request.refresh_token, request.client_id, request.scope,
             access_lifetime=settings.token_expiry,
             refresh_lifetime=settings.refresh_token_expiry)
-        return _token_body(issued, settings.token_expiry)
-    grant = await redeem_code(db, params)
-    if not grant.scope:
-        raise InvalidGrant("no scope was granted, so no access token can be issued; redeem "
-                           "this code at the authorization endpoint instead")
-    issued = await store.issue(
-        me=grant.me, client_id=grant.client_id, scope=grant.scope, profile=grant.profile,
-        family_id=grant.code_hash, access_lifetime=settings.token_expiry,
-        refresh_lifetime=settings.refresh_token_expiry or None, client_name=grant.client_name)
-    return _token_body(issued, settings.token_expiry)
+        return self._body(issued)
+
+    def _body(self, issued: IssuedTokens) -> dict[str, Any]:
+        record = issued.access
+        return token_response(access_token=issued.access_token, scope=record.scope,
+                              expires_in=self._settings.token_expiry, me=record.me,
+                              profile=record.profile, refresh_token=issued.refresh_token)

@@ -1,8 +1,9 @@
-"""The services the server and the CLI share, opened and closed together.
+"""The services the server and the CLI share, built once and closed together.
 
 `open_services` is the one place that builds the resolver, fetcher, email
-sender and database from the settings, so `gondulf serve` and every admin
-command talk to DNS, SMTP, the web and SQLite in exactly the same way.
+sender and storage from the settings, and every service from those, so
+`gondulf serve` and every admin command talk to DNS, SMTP, the web and the
+database in exactly the same way.
 """
 
 from __future__ import annotations
@@ -10,37 +11,84 @@ from __future__ import annotations
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from functools import cached_property
 
 from gondulf.config import Settings
 from gondulf.errors import DatabaseError
+from gondulf.services.authorization_codes import AuthorizationCodeService
+from gondulf.services.clients import ClientInfoService
 from gondulf.services.dns import DnsService, build_resolver
-from gondulf.services.domains import DomainStore
+from gondulf.services.domains import DomainService
 from gondulf.services.email import EmailSender
 from gondulf.services.fetch import Fetcher, FetchPolicy
-from gondulf.services.rate_limits import AbuseLimits
-from gondulf.storage.database import Database, server_lock
-from gondulf.storage.migrations import apply_migrations
+from gondulf.services.grants import GrantsService
+from gondulf.services.rate_limits import AbuseLimits, RateLimiter
+from gondulf.services.redemption import Redemption
+from gondulf.services.resource_servers import ResourceServerService
+from gondulf.services.sessions import AuthSessionStore
+from gondulf.services.signin import SignIn
+from gondulf.services.tokens import TokenService
+from gondulf.storage.repositories import Store
+from gondulf.storage.sqlite.database import server_lock
+from gondulf.storage.sqlite.migrations import apply_migrations
+from gondulf.storage.sqlite.store import SQLiteStore
 
 
-@dataclass(frozen=True)
 class Services:
-    settings: Settings
-    dns: DnsService
-    fetcher: Fetcher
-    email: EmailSender
-    _db: Database | None
-    limits: AbuseLimits
+    """Every service, each built once, on first use, from the same parts."""
+
+    def __init__(self, settings: Settings, dns: DnsService, fetcher: Fetcher,
+                 email: EmailSender, store: Store | None) -> None:
+        self.settings = settings
+        self.dns = dns
+        self.fetcher = fetcher
+        self.email = email
+        self._store = store
+        self.limits = AbuseLimits.from_settings(settings.limits)
 
     @property
-    def db(self) -> Database:
-        if self._db is None:
+    def store(self) -> Store:
+        if self._store is None:
             raise DatabaseError("this command was started without the database")
-        return self._db
+        return self._store
 
-    @property
-    def domains(self) -> DomainStore:
-        return DomainStore(self.db)
+    @cached_property
+    def domains(self) -> DomainService:
+        return DomainService(self.store.domains, self.dns)
+
+    @cached_property
+    def limiter(self) -> RateLimiter:
+        return RateLimiter(self.store.limits)
+
+    @cached_property
+    def clients(self) -> ClientInfoService:
+        return ClientInfoService(self.fetcher, self.store.clients)
+
+    @cached_property
+    def tokens(self) -> TokenService:
+        return TokenService(self.store)
+
+    @cached_property
+    def codes(self) -> AuthorizationCodeService:
+        return AuthorizationCodeService(self.store.codes)
+
+    @cached_property
+    def resource_servers(self) -> ResourceServerService:
+        return ResourceServerService(self.store.resource_servers)
+
+    @cached_property
+    def grants(self) -> GrantsService:
+        return GrantsService(self.store.grants_sessions, self.store.tokens, self.tokens)
+
+    @cached_property
+    def redemption(self) -> Redemption:
+        return Redemption(self.store, self.tokens, self.settings)
+
+    @cached_property
+    def signin(self) -> SignIn:
+        return SignIn(self.settings, sessions=AuthSessionStore(self.store.sessions),
+                      codes=self.codes, limiter=self.limiter, limits=self.limits,
+                      domains=self.domains, fetcher=self.fetcher, email=self.email)
 
 
 def fetch_policy(settings: Settings) -> FetchPolicy:
@@ -62,18 +110,17 @@ async def open_services(
     it runs, so `gondulf restore` can tell that a server is using it.
     """
     async with AsyncExitStack() as stack:
-        db = None
+        store = None
         if hold_lock:
             stack.enter_context(server_lock(settings.database_path))
         if database:
-            db = await Database.open(settings.database_path)
-            stack.push_async_callback(db.close)
+            store = await SQLiteStore.open(settings.database_path)
+            stack.push_async_callback(store.close)
             if migrate:
-                await apply_migrations(db)
+                await apply_migrations(store.database)
         dns_service = DnsService(build_resolver(settings.dns_nameservers, settings.dns_timeout))
         fetcher = await Fetcher.open(dns_service, fetch_policy(settings),
                                      ssl_context=client_ssl_context)
         stack.push_async_callback(fetcher.close)
         email = EmailSender(settings.smtp, debug=settings.debug, tls_context=client_ssl_context)
-        yield Services(settings, dns_service, fetcher, email, db,
-                       AbuseLimits.from_settings(settings.limits))
+        yield Services(settings, dns_service, fetcher, email, store)

@@ -1,4 +1,4 @@
-"""Pending sign-ins, kept in the database and keyed by the digest of a cookie value.
+"""Pending sign-ins, keyed by the digest of a cookie value.
 
 A session holds the client's request, the identity being proven, what the
 homepage said and the state of the proof under way. Every change is a
@@ -10,7 +10,6 @@ the session id.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, replace
 from typing import Any
@@ -19,7 +18,8 @@ from gondulf.indieauth.clients import ClientInfo
 from gondulf.indieauth.request import AuthorizationRequest
 from gondulf.services.digests import new_secret, token_digest
 from gondulf.services.email_proof import EmailProof
-from gondulf.storage.database import Database, Row
+from gondulf.storage.records import SignInRecord
+from gondulf.storage.repositories import SignInSessions
 
 SESSION_LIFETIME = 3600
 
@@ -28,6 +28,7 @@ SESSION_LIFETIME = 3600
 class AuthSession:
     id_hash: str
     revision: int
+    expires_at: int
     request: AuthorizationRequest
     csrf: str
     client: ClientInfo | None
@@ -37,50 +38,46 @@ class AuthSession:
     verified: bool = False
 
 
-def _session(row: Row) -> AuthSession:
-    return AuthSession(
-        id_hash=row["id_hash"],
-        revision=row["revision"],
-        request=AuthorizationRequest.from_json(row["request"]),
-        csrf=row["csrf_secret"],
-        client=ClientInfo.from_json(row["client"]) if row["client"] else None,
-        me=row["me"],
-        profile=json.loads(row["profile"]) if row["profile"] else None,
-        proof=EmailProof.from_json(row["proof"]) if row["proof"] else None,
-        verified=row["verified_at"] is not None,
-    )
+def _session(record: SignInRecord) -> AuthSession:
+    return AuthSession(record.id_hash, record.revision, record.expires_at, record.request,
+                       record.csrf, record.client, record.me, record.profile,
+                       EmailProof.from_json(record.proof) if record.proof else None,
+                       record.verified)
+
+
+def _record(session: AuthSession) -> SignInRecord:
+    return SignInRecord(session.id_hash, session.revision, session.expires_at,
+                        session.request, session.client, session.csrf, session.me,
+                        session.profile, session.proof.to_json() if session.proof else None,
+                        session.verified)
+
+
+def _now(now: float | None) -> int:
+    return int(time.time() if now is None else now)
 
 
 class AuthSessionStore:
-    def __init__(self, db: Database) -> None:
-        self._db = db
+    def __init__(self, sessions: SignInSessions) -> None:
+        self._sessions = sessions
 
     async def create(self, request: AuthorizationRequest, client: ClientInfo | None,
                      now: float | None = None) -> tuple[str, AuthSession]:
         """A new session and the id for its cookie (stored only as a digest)."""
-        at = int(time.time() if now is None else now)
+        at = _now(now)
         session_id = new_secret()
-        session = AuthSession(token_digest(session_id), 0, request, new_secret(), client)
-        await self._db.execute(
-            "INSERT INTO auth_sessions (id_hash, created_at, expires_at, request, csrf_secret, "
-            "client) VALUES (?, ?, ?, ?, ?, ?)",
-            (session.id_hash, at, at + SESSION_LIFETIME, request.to_json(), session.csrf,
-             client.to_json() if client else None),
-        )
+        session = AuthSession(token_digest(session_id), 0, at + SESSION_LIFETIME, request,
+                              new_secret(), client)
+        await self._sessions.create(_record(session), at)
         return session_id, session
 
     async def get(self, session_id: str, now: float | None = None) -> AuthSession | None:
-        return await self._by_digest(token_digest(session_id), now)
+        record = await self._sessions.get(token_digest(session_id), _now(now))
+        return _session(record) if record else None
 
     async def reload(self, session: AuthSession, now: float | None = None
                      ) -> AuthSession | None:
-        return await self._by_digest(session.id_hash, now)
-
-    async def _by_digest(self, id_hash: str, now: float | None) -> AuthSession | None:
-        at = int(time.time() if now is None else now)
-        row = await self._db.fetchone(
-            "SELECT * FROM auth_sessions WHERE id_hash = ? AND expires_at > ?", (id_hash, at))
-        return _session(row) if row else None
+        record = await self._sessions.get(session.id_hash, _now(now))
+        return _session(record) if record else None
 
     async def save(self, decided_from: AuthSession, new: AuthSession,
                    now: float | None = None) -> AuthSession | None:
@@ -88,18 +85,10 @@ class AuthSessionStore:
 
         Returns the session as written, or None when it changed meanwhile (or is gone).
         """
-        at = int(time.time() if now is None else now)
-        changed = await self._db.execute(
-            "UPDATE auth_sessions SET revision = revision + 1, me = ?, profile = ?, proof = ?, "
-            "verified_at = ? WHERE id_hash = ? AND revision = ? AND expires_at > ?",
-            (new.me, json.dumps(new.profile) if new.profile else None,
-             new.proof.to_json() if new.proof else None, at if new.verified else None,
-             decided_from.id_hash, decided_from.revision, at),
-        )
-        return replace(new, revision=decided_from.revision + 1) if changed else None
+        if await self._sessions.save(decided_from.revision, _record(new), _now(now)):
+            return replace(new, revision=decided_from.revision + 1)
+        return None
 
     async def consume(self, session: AuthSession) -> bool:
         """End the session if it is still at this revision; True if this call ended it."""
-        return await self._db.execute(
-            "DELETE FROM auth_sessions WHERE id_hash = ? AND revision = ?",
-            (session.id_hash, session.revision)) == 1
+        return await self._sessions.consume(session.id_hash, session.revision)

@@ -19,24 +19,21 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from gondulf.config import Settings
 from gondulf.indieauth.responses import add_query
 from gondulf.indieauth.scopes import narrow
 from gondulf.indieauth.urls import InvalidURL, canonical_profile_url, domain_of
-from gondulf.services.authorization_codes import AuthorizationCodeStore
+from gondulf.services.authorization_codes import AuthorizationCodeService
 from gondulf.services.digests import new_code
 from gondulf.services.discovery import HCard, Homepage, discover_homepage, same_host
 from gondulf.services.dns import VERIFY_VALUE, verification_name
-from gondulf.services.email import EmailError, code_message
+from gondulf.services.domains import DomainService
+from gondulf.services.email import EmailError, EmailSender, code_message
 from gondulf.services.email_proof import MAX_CODE_ATTEMPTS, CodeCheck, EmailProof
-from gondulf.services.fetch import FetchError
-from gondulf.services.rate_limits import (
-    Counted,
-    RateLimiter,
-    Refused,
-    address_key,
-)
-from gondulf.services.runtime import Services
+from gondulf.services.fetch import Fetcher, FetchError
+from gondulf.services.rate_limits import AbuseLimits, RateLimiter, address_key
 from gondulf.services.sessions import AuthSession, AuthSessionStore
+from gondulf.storage.records import Counted, Refused
 
 log = logging.getLogger("gondulf.signin")
 
@@ -76,13 +73,17 @@ def _minutes(seconds: int) -> str:
 
 
 class SignIn:
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.settings = services.settings
-        self.sessions = AuthSessionStore(services.db)
-        self.codes = AuthorizationCodeStore(services.db)
-        self.limiter = RateLimiter(services.db)
-        self.limits = services.limits
+    def __init__(self, settings: Settings, *, sessions: AuthSessionStore,
+                 codes: AuthorizationCodeService, limiter: RateLimiter, limits: AbuseLimits,
+                 domains: DomainService, fetcher: Fetcher, email: EmailSender) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.codes = codes
+        self.limiter = limiter
+        self.limits = limits
+        self.domains = domains
+        self.fetcher = fetcher
+        self.email = email
 
     async def admit(self, client_ip: str) -> None:
         """Count a sign-in started from `client_ip`, or refuse it over the limit."""
@@ -121,7 +122,7 @@ class SignIn:
         return await self._save(session, identified)
 
     async def _prove_domain(self, domain: str) -> None:
-        verified, proof = await self.services.domains.check(self.services.dns, domain)
+        verified, proof = await self.domains.check(domain)
         if verified:
             return
         if proof is not None and proof.lookup_failed:
@@ -135,7 +136,7 @@ class SignIn:
 
     async def _homepage(self, me: str) -> Homepage:
         try:
-            return await discover_homepage(self.services.fetcher, me)
+            return await discover_homepage(self.fetcher, me)
         except FetchError as exc:
             raise SignInProblem("homepage-unreachable", "Your homepage could not be loaded",
                                 f"{me} could not be fetched: {exc}",
@@ -189,7 +190,7 @@ class SignIn:
             await self.limiter.refund(counted)
             raise
         try:
-            await self.services.email.send(self._message(saved, email, code))
+            await self.email.send(self._message(saved, email, code))
         except EmailError as exc:
             log.error("sign-in code for %s could not be sent: %s", domain_of(session.me), exc)
             await self.limiter.refund(counted)
@@ -242,7 +243,7 @@ class SignIn:
             exhausted = proof is not None and proof.attempts >= MAX_CODE_ATTEMPTS
             return (CodeCheck.EXHAUSTED if exhausted else CodeCheck.EXPIRED), session
         ip = address_key(client_ip)
-        strict = self.limiter.reached(self.limits.wrong_codes_per_ip, ip) is not None
+        strict = await self.limiter.reached(self.limits.wrong_codes_per_ip, ip) is not None
         tried = await self._save(session, replace(session, proof=replace(
             proof, attempts=proof.attempts + 1)))
         assert tried.proof is not None

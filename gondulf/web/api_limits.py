@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from gondulf.indieauth.errors import OAuthError, TooManyRequests
-from gondulf.services.rate_limits import RateLimiter, address_key
+from gondulf.services.rate_limits import address_key
 from gondulf.web.client_address import client_ip
 from gondulf.web.keys import SERVICES
 
@@ -30,10 +30,10 @@ def mark_failed(request: web.Request) -> None:
 def limit_failures(handler: Handler) -> Handler:
     async def limited(request: web.Request) -> web.Response:
         services = request.app[SERVICES]
-        limiter = RateLimiter(services.db)
+        limiter = services.limiter
         limit = services.limits.failed_api_per_ip
         key = address_key(client_ip(request))
-        refused = limiter.reached(limit, key)
+        refused = await limiter.reached(limit, key)
         if refused is not None:
             raise TooManyRequests(f"more than {limit.count} failed calls from this address "
                                   "in the last hour", refused.retry_after)

@@ -15,7 +15,16 @@ from gondulf.config import Settings
 from gondulf.indieauth.endpoints import METADATA_PATH
 from gondulf.services.housekeeping import purge_forever
 from gondulf.services.runtime import open_services
-from gondulf.web import authorize, grants, handlers, lifecycle, metadata, token
+from gondulf.web import (
+    authorize,
+    grants,
+    handlers,
+    metadata,
+    redemption,
+    revocation,
+    userinfo,
+    verification,
+)
 from gondulf.web.api_limits import limit_failures
 from gondulf.web.keys import SERVICES, SETTINGS
 from gondulf.web.middleware import errors, https_only, security_headers
@@ -40,7 +49,7 @@ def create_app(settings: Settings, *, client_ssl_context: ssl.SSLContext | None 
             yield
 
     async def housekeeping_ctx(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(purge_forever(app[SERVICES].db, settings.cleanup_interval))
+        task = asyncio.create_task(purge_forever(app[SERVICES].store, settings.cleanup_interval))
         yield
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -53,7 +62,7 @@ def create_app(settings: Settings, *, client_ssl_context: ssl.SSLContext | None 
     app.router.add_get("/health", handlers.health)
     app.router.add_get(f"/{METADATA_PATH}", metadata.metadata)
     app.router.add_get("/authorize", authorize.authorize_get)
-    app.router.add_post("/authorize", limit_failures(token.authorization_code_post))
+    app.router.add_post("/authorize", limit_failures(redemption.authorization_code_post))
     app.router.add_get("/authorize/website", authorize.website_get)
     app.router.add_get("/authorize/grants", authorize.grants_sign_in)
     app.router.add_post("/authorize/website", authorize.website_post)
@@ -61,11 +70,11 @@ def create_app(settings: Settings, *, client_ssl_context: ssl.SSLContext | None 
     app.router.add_post("/authorize/code", authorize.code_post)
     app.router.add_post("/authorize/resend", authorize.resend_post)
     app.router.add_post("/authorize/consent", authorize.consent_post)
-    app.router.add_get("/token", limit_failures(token.token_get))
-    app.router.add_post("/token", limit_failures(token.token_post))
-    app.router.add_post("/introspect", limit_failures(lifecycle.introspect))
-    app.router.add_post("/revoke", limit_failures(lifecycle.revoke))
-    app.router.add_get("/userinfo", limit_failures(lifecycle.userinfo))
+    app.router.add_get("/token", limit_failures(verification.token_get))
+    app.router.add_post("/token", limit_failures(redemption.token_post))
+    app.router.add_post("/introspect", limit_failures(verification.introspect))
+    app.router.add_post("/revoke", limit_failures(revocation.revoke))
+    app.router.add_get("/userinfo", limit_failures(userinfo.userinfo))
     app.router.add_get("/grants", grants.grants_get)
     app.router.add_post("/grants/revoke", grants.revoke_post)
     app.router.add_post("/grants/signout", grants.signout_post)

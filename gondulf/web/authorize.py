@@ -27,7 +27,7 @@ from gondulf.indieauth.errors import AccessDenied, OAuthError
 from gondulf.indieauth.request import AuthorizationRequest, client_and_redirect, parse_request
 from gondulf.indieauth.scopes import describe
 from gondulf.indieauth.urls import InvalidURL
-from gondulf.services.clients import ClientInfoService, ClientInfoUnavailable
+from gondulf.services.clients import ClientInfoUnavailable
 from gondulf.services.digests import same
 from gondulf.services.email_proof import MAX_CODE_ATTEMPTS, CodeCheck, masked, shown_addresses
 from gondulf.services.grants import grants_client, grants_sign_in_request
@@ -48,7 +48,7 @@ Form = MultiDict[str]
 
 
 def _signin(request: web.Request) -> SignIn:
-    return SignIn(request.app[SERVICES])
+    return request.app[SERVICES].signin
 
 
 def _invalid_link(request: web.Request, detail: str) -> web.Response:
@@ -87,7 +87,7 @@ async def authorize_get(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
     client = None
     try:
-        client = await ClientInfoService(services.fetcher, services.db).get(client_id)
+        client = await services.clients.get(client_id)
     except ClientInfoUnavailable as exc:
         log.info("client information unavailable: %s", exc)
         if redirect_uri_needs_client_info(client_id, redirect_uri):

@@ -12,6 +12,7 @@ import asyncio
 from aiohttp import web
 from multidict import MultiDict
 
+from gondulf.indieauth.errors import InvalidRequest
 from gondulf.web.keys import SETTINGS
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -27,3 +28,10 @@ async def read_form(request: web.Request) -> MultiDict[str]:
         raise web.HTTPRequestTimeout(
             text=f"The request body did not arrive within {timeout:g} seconds.") from None
     return MultiDict((key, value) for key, value in form.items() if isinstance(value, str))
+
+
+async def api_form(request: web.Request) -> dict[str, str]:
+    """The parameters of an API call (RFC 6749 §3.2: form-encoded)."""
+    if request.content_type not in FORM_TYPES:
+        raise InvalidRequest("send the parameters as application/x-www-form-urlencoded")
+    return dict(await read_form(request))

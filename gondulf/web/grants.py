@@ -7,9 +7,9 @@ from aiohttp import web
 from gondulf.indieauth.endpoints import EndpointUrls
 from gondulf.indieauth.scopes import describe
 from gondulf.services.digests import same
-from gondulf.services.grants import GrantsSession, GrantsSessionStore, grants_of, revoke_grant
 from gondulf.services.sessions import AuthSession
 from gondulf.services.signin import SignIn, SignInProblem
+from gondulf.storage.records import GrantsSession
 from gondulf.web.forms import read_form
 from gondulf.web.keys import SERVICES, SETTINGS
 from gondulf.web.responses import page
@@ -26,7 +26,7 @@ async def open_grants(request: web.Request, signin: SignIn, session: AuthSession
                       ) -> web.Response:
     """After the emailed code: sign the person in to the grants page."""
     me = await signin.finish(session)
-    session_id = await GrantsSessionStore(request.app[SERVICES].db).create(me)
+    session_id = await request.app[SERVICES].grants.sign_in(me)
     response = web.Response(status=303, headers={"Location": "/grants"})
     response.set_cookie(COOKIE, session_id, path="/grants", httponly=True, samesite="Lax",
                         secure=not request.app[SETTINGS].debug)
@@ -37,14 +37,14 @@ async def _grants_session(request: web.Request) -> GrantsSession | None:
     session_id = request.cookies.get(COOKIE, "")
     if not session_id:
         return None
-    return await GrantsSessionStore(request.app[SERVICES].db).get(session_id)
+    return await request.app[SERVICES].grants.session(session_id)
 
 
 async def grants_get(request: web.Request) -> web.Response:
     session = await _grants_session(request)
     if session is None:  # sign in first, with the same proof as any sign-in
         return web.Response(status=303, headers={"Location": "/authorize/grants"})
-    grants = await grants_of(request.app[SERVICES].db, session.me)
+    grants = await request.app[SERVICES].grants.grants_of(session.me)
     return page(request, "grants.html", title="Your apps", me=session.me, csrf=session.csrf,
                 grants=grants, describe=describe)
 
@@ -61,7 +61,7 @@ async def _form_session(request: web.Request) -> tuple[GrantsSession, dict[str, 
 
 async def revoke_post(request: web.Request) -> web.Response:
     session, form = await _form_session(request)
-    if not await revoke_grant(request.app[SERVICES].db, session.me, form.get("grant", "")):
+    if not await request.app[SERVICES].grants.revoke(session.me, form.get("grant", "")):
         raise SignInProblem("unknown-grant", "No such grant",
                             "That grant is not one of yours, or it has already ended.",
                             status=404)
@@ -70,7 +70,7 @@ async def revoke_post(request: web.Request) -> web.Response:
 
 async def signout_post(request: web.Request) -> web.Response:
     session, _ = await _form_session(request)
-    await GrantsSessionStore(request.app[SERVICES].db).end(session)
+    await request.app[SERVICES].grants.sign_out(session)
     response = web.Response(status=303, headers={"Location": "/"})
     response.del_cookie(COOKIE, path="/grants")
     return response

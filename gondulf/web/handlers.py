@@ -21,7 +21,7 @@ async def health(request: web.Request) -> web.Response:
     """200 when the database answers, 503 when it does not (for load balancers)."""
     try:
         async with asyncio.timeout(HEALTH_TIMEOUT):
-            await request.app[SERVICES].db.ping()
+            await request.app[SERVICES].store.ping()
     except (DatabaseError, TimeoutError) as exc:
         log.error("health check failed: %s", exc)
         return json_response({"status": "unhealthy", "database": "unavailable"},

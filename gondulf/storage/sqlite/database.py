@@ -1,4 +1,4 @@
-"""The SQLite database every component shares.
+"""The SQLite database every repository of gondulf.storage.sqlite shares.
 
 One aiosqlite connection per process, in autocommit mode: a single statement
 is atomic by itself, and `transaction()` wraps several in `BEGIN IMMEDIATE`.
@@ -102,6 +102,10 @@ class Database:
         row: Row | None = self._reader.execute(sql, params).fetchone()
         return row
 
+    async def fast_fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        """`read_one` behind the same async interface as a transaction's fetchone."""
+        return self.read_one(sql, params)
+
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; returns the number of rows it changed."""
         async with self._lock:
@@ -158,6 +162,10 @@ class Transaction:
         rows = await cursor.fetchall()
         await cursor.close()
         return list(rows)
+
+    async def fast_fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        """Inside a transaction, reads must see its own writes: no side reader."""
+        return await self.fetchone(sql, params)
 
     async def run_script(self, statements: Iterable[str]) -> None:
         for statement in statements:

@@ -17,7 +17,7 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 
 from gondulf.errors import DatabaseError
-from gondulf.storage.database import Database
+from gondulf.storage.sqlite.database import Database
 
 FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 CREATE_TABLE = """
@@ -58,7 +58,7 @@ class MigrationStatus:
 
 def load_migrations(folder: Traversable | None = None) -> list[Migration]:
     """Migrations in version order from `folder` (default: the package's own)."""
-    folder = folder or resources.files("gondulf.storage") / "migrations"
+    folder = folder or resources.files("gondulf.storage.sqlite") / "migrations"
     found: dict[int, Migration] = {}
     for entry in folder.iterdir():
         match = FILE_NAME.match(entry.name)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from gondulf.errors import DatabaseError, UsageError
 from gondulf.files import private_file
-from gondulf.storage.database import server_lock
-from gondulf.storage.migrations import expected_schema, schema_of
+from gondulf.storage.sqlite.database import server_lock
+from gondulf.storage.sqlite.migrations import expected_schema, schema_of
 
 
 def _integrity(connection: sqlite3.Connection) -> str:

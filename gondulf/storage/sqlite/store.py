@@ -1,0 +1,83 @@
+"""The SQLite Store: every repository over one Database (or one of its transactions)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from gondulf.errors import DatabaseError
+from gondulf.storage.repositories import Store
+from gondulf.storage.sqlite.clients import SQLiteClientCache
+from gondulf.storage.sqlite.codes import SQLiteAuthorizationCodes
+from gondulf.storage.sqlite.database import Database
+from gondulf.storage.sqlite.domains import SQLiteDomains
+from gondulf.storage.sqlite.executor import Executor
+from gondulf.storage.sqlite.grants_sessions import SQLiteGrantsSessions
+from gondulf.storage.sqlite.rate_limits import SQLiteRateLimits
+from gondulf.storage.sqlite.resource_servers import SQLiteResourceServers
+from gondulf.storage.sqlite.sessions import SQLiteSignInSessions
+from gondulf.storage.sqlite.tokens import SQLiteTokens
+
+# Used codes and expired or revoked tokens are kept a day longer, so a replayed code or a
+# reused refresh token is still recognised (and answered by revoking what it produced).
+GRACE = 24 * 3600
+RATE_LIMIT_KEEP = 24 * 3600
+PURGES = {
+    "sign-in sessions": "DELETE FROM auth_sessions WHERE expires_at <= :now",
+    "grants page sessions": "DELETE FROM grant_sessions WHERE expires_at <= :now",
+    "authorization codes": "DELETE FROM authorization_codes WHERE expires_at <= :now - :grace",
+    "tokens": "DELETE FROM tokens WHERE expires_at <= :now - :grace "
+              "OR revoked_at <= :now - :grace",
+    "rate-limit counters": "DELETE FROM rate_limits WHERE window_start <= :now - :keep",
+    "cached client information": "DELETE FROM client_cache WHERE expires_at <= :now",
+}
+
+
+class SQLiteStore:
+    def __init__(self, db: Database, executor: Executor | None = None) -> None:
+        self.database = db
+        executor = executor or db
+        self.sessions = SQLiteSignInSessions(executor)
+        self.codes = SQLiteAuthorizationCodes(executor)
+        self.tokens = SQLiteTokens(executor)
+        self.clients = SQLiteClientCache(executor)
+        self.domains = SQLiteDomains(executor)
+        self.resource_servers = SQLiteResourceServers(executor)
+        self.limits = SQLiteRateLimits(executor)
+        self.grants_sessions = SQLiteGrantsSessions(executor)
+        self._in_transaction = executor is not db
+
+    @classmethod
+    async def open(cls, path: Path) -> SQLiteStore:
+        return cls(await Database.open(path))
+
+    @property
+    def path(self) -> Path:
+        return self.database.path
+
+    async def close(self) -> None:
+        await self.database.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Store]:
+        if self._in_transaction:
+            yield self
+            return
+        async with self.database.transaction() as tx:
+            yield SQLiteStore(self.database, tx)
+
+    async def purge(self, now: int) -> dict[str, int]:
+        params = {"now": now, "grace": GRACE, "keep": RATE_LIMIT_KEEP}
+        removed = {}
+        async with self.database.transaction() as tx:
+            for name, sql in PURGES.items():
+                removed[name] = await tx.execute(sql, params)
+        return removed
+
+    async def ping(self) -> None:
+        try:
+            await self.database.fetchone("SELECT count(*) FROM schema_migrations")
+        except (sqlite3.Error, ValueError) as exc:
+            raise DatabaseError(f"database unusable: {exc}") from exc

@@ -321,6 +321,12 @@ async def test_restore_refuses_a_file_that_is_not_a_backup(
     ("DROP INDEX tokens_me", "missing index tokens_me"),
     ("ALTER TABLE tokens ADD COLUMN plain_token TEXT", "table tokens differs"),
     ("INSERT INTO schema_migrations VALUES (9999, 'future', 0)", "migration 9999"),
+    # `_` matches any character in LIKE, and LIKE ignores case: a filter on 'sqlite_%'
+    # would hide these from the comparison
+    ("CREATE TRIGGER sqlitex_skip_the_code AFTER UPDATE OF me ON auth_sessions "
+     "BEGIN UPDATE auth_sessions SET verified_at = 1 WHERE id_hash = NEW.id_hash; END",
+     "unexpected trigger sqlitex_skip_the_code"),
+    ("CREATE VIEW SQLITEX AS SELECT 1", "unexpected view SQLITEX"),
 ])
 async def test_restore_accepts_only_the_schema_the_migrations_produce(
     cli: Cli, env: dict[str, str], tmp_path: Path, tamper: str, found: str

@@ -9,12 +9,16 @@ import asyncio
 import re
 import socket
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from conftest import GONDULF, Outside
+from conftest import GONDULF, CliResult, Outside
 from support.server_process import running_server
-from support.signin import RemoteGondulf, World, query_of
+from support.signin import RemoteGondulf, World, homepage_html, query_of
+from support.web_server import Site, html
+
+Cli = Callable[..., Awaitable[CliResult]]
 
 # -- no secret in any log line -------------------------------------------------------------
 
@@ -103,3 +107,44 @@ async def test_headers_that_trickle_in_are_cut_off(outside: Outside, tmp_path: P
         waited = await asyncio.to_thread(_trickle, server.port, b"GET / HTTP/1.1\r\n",
                                          b"X-Slow: drip\r\n", limit=20)
     assert waited < 10
+
+
+# -- bad input is a clear answer, never a server error ---------------------------------------
+
+LONGEST_HOST = ".".join(["a" * 63] * 3 + ["b" * 61])  # 253 characters: `_gondulf.` + it is not
+
+
+async def test_a_host_too_long_for_its_txt_record_is_a_page_not_a_server_error(
+    world: World
+) -> None:
+    response = await world.get_authorize(me=f"https://{LONGEST_HOST}/")
+    assert response.status < 500
+    page = await (await world.get_authorize(me=None)).text()
+    response = await world.post("/authorize/website", page, me=LONGEST_HOST)
+    assert response.status == 400 and "not set up for this server" in await response.text()
+
+
+async def test_verify_dns_on_a_host_too_long_for_its_txt_record(cli: Cli,
+                                                                env: dict[str, str]) -> None:
+    result = await cli("verify-dns", LONGEST_HOST, env=env)
+    assert result.code == 1 and "Traceback" not in result.stderr
+    assert "not a valid DNS name" in result.stdout
+
+
+async def test_an_address_smtp_cannot_take_is_a_failed_email(world: World,
+                                                             sites: Callable[..., Site]
+                                                             ) -> None:
+    site = await sites("jane.test").route("/", html(homepage_html(
+        world.issuer, emails=("a@b@jane.test", "jane@jane.test")))).start()
+    page = await (await world.get_authorize(me=site.url("/"))).text()
+    assert "a@b@jane.test" not in page  # not an address: never offered
+    response = await world.post("/authorize/email", page, email="0")
+    assert response.status == 200 and world.smtp.mailbox.messages[-1][0] == ["jane@jane.test"]
+
+
+@pytest.mark.parametrize("path", ["/authorize/website", "/token", "/revoke", "/introspect"])
+async def test_an_unknown_form_charset_is_a_400(world: World, path: str) -> None:
+    response = await world.gondulf.post(
+        path, data=b"csrf=x&me=jane.test&token=x",
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=no-such"})
+    assert response.status == 400

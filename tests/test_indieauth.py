@@ -347,3 +347,23 @@ def test_permanent_redirects_move_the_profile_url_until_the_first_temporary_one(
     redirects: list[tuple[int, str]], profile: str
 ) -> None:
     assert profile_url_after_redirects("https://a.example/", redirects) == profile
+
+
+@pytest.mark.parametrize("path", ["/~alice/%2e%2e/~bob/", "/~alice/%2E%2e/~bob/",
+                                  "/~alice/.%2e/~bob/", "/~alice/%2E/x", "/a/%2e"])
+def test_encoded_dot_segments_are_dot_segments(path: str) -> None:
+    # a web server decodes %2e: /~alice/%2e%2e/~bob/ is Bob's page under Alice's path
+    with pytest.raises(InvalidURL, match=r"\. or \.\."):
+        canonical_profile_url(f"https://shared.example{path}")
+
+
+@pytest.mark.parametrize("path", ["/~alice%2F..%2F~bob/", "/~alice%5c..%5c~bob/",
+                                  "/~alice\\\\..\\\\~bob/"])
+def test_encoded_slashes_are_refused_in_profile_urls(path: str) -> None:
+    with pytest.raises(InvalidURL):
+        canonical_profile_url(f"https://shared.example{path}")
+
+
+def test_a_path_has_one_spelling() -> None:
+    assert canonical_profile_url("https://example.com/%7ejane/%c3%a9") == \
+        "https://example.com/~jane/%C3%A9"

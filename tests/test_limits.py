@@ -6,10 +6,12 @@ test client connects from 127.0.0.1, which these tests list as the proxy.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import pytest
-from aiohttp import ClientResponse
+from aiohttp import ClientResponse, web
+from multidict import CIMultiDict
 from support.signin import World, homepage_html
 from support.web_server import Site, html
 
@@ -150,3 +152,138 @@ def test_a_network_may_not_send_as_many_codes_as_an_address_receives() -> None:
                        "GONDULF_BASE_URL": "http://127.0.0.1:8000/",
                        "GONDULF_LIMIT_CODES_PER_IP": "10"}, env_file=None)
     assert [p.variable for p in caught.value.problems] == ["GONDULF_LIMIT_CODES_PER_IP"]
+
+
+@pytest.mark.settings(**PROXY)
+async def test_a_client_cannot_pick_its_address_with_a_header_line_of_its_own(
+    world: World
+) -> None:
+    statuses = []
+    for n in range(7):
+        world.gondulf.session.cookie_jar.clear()
+        headers = CIMultiDict([("X-Forwarded-For", f"192.0.2.{n + 1}"),
+                               ("X-Forwarded-For", STRANGER)])
+        page = await (await world.gondulf.get("/authorize", params=world.authorize_params(),
+                                              headers=headers)).text()
+        response = await world.gondulf.post("/authorize/email", data=_form(page, email="0"),
+                                            headers=headers)
+        statuses.append(response.status)
+    assert statuses[5:] == [429, 429], statuses
+
+
+@pytest.mark.settings(**PROXY, GONDULF_LIMIT_SIGNINS_PER_IP="3")
+async def test_img_tags_on_a_hostile_page_do_not_use_up_the_visitors_sign_ins(
+    world: World
+) -> None:
+    image = {"Sec-Fetch-Dest": "image", "Sec-Fetch-Site": "cross-site",
+             "Sec-Fetch-Mode": "no-cors", **from_ip(PERSON)}
+    hits = len(world.app.hits)
+    for _ in range(5):
+        world.gondulf.session.cookie_jar.clear()
+        response = await world.gondulf.get("/authorize", params=world.authorize_params(),
+                                           headers=image)
+        assert response.status == 400 and "Set-Cookie" not in response.headers
+    assert len(world.app.hits) == hits  # nothing fetched for them either
+    assert (await start(world, PERSON)).status == 200  # the visitor signs in for real
+
+
+@pytest.mark.settings(**PROXY, GONDULF_LIMIT_FAILED_API_PER_IP="3")
+async def test_calls_presenting_no_credential_are_not_failed_guesses(world: World) -> None:
+    query = await world.sign_in()
+    token = (await (await world.redeem("/token", query["code"])).json())["access_token"]
+    for _ in range(5):  # what <img src=".../userinfo"> on a hostile page sends
+        assert (await world.gondulf.get("/userinfo", headers=from_ip(PERSON))).status == 401
+    response = await world.gondulf.get("/userinfo", headers={
+        "Authorization": f"Bearer {token}", **from_ip(PERSON)})
+    assert response.status == 200
+
+
+@pytest.mark.settings(**PROXY)
+async def test_networks_of_one_ipv6_site_share_one_limit(world: World) -> None:
+    for _ in range(5):
+        assert (await ask_for_code(world, "2001:db8:77:1::5")).status == 200
+    assert (await ask_for_code(world, "2001:db8:77:2::5")).status == 429  # same /48
+    assert (await ask_for_code(world, PERSON)).status == 200
+
+
+@pytest.mark.settings(**PROXY)
+async def test_strangers_cannot_lock_a_known_browser_out_of_its_own_codes(
+    world: World, sites: Callable[..., Site]
+) -> None:
+    """Codes for strangers' own domains, sent to the person's address from several networks,
+    use up the address's hourly budget; a browser that signed in as the person before still
+    gets its code."""
+    response = await ask_for_code(world, PERSON)
+    response = await world.gondulf.post("/authorize/code", headers=from_ip(PERSON), data=_form(
+        await response.text(), code=world.last_code()))
+    assert "Allow access?" in await response.text()
+    known = world.gondulf.session.cookie_jar.filter_cookies(world.gondulf.make_url("/authorize"))
+    assert "gondulf_known" in known
+    for n, stranger in enumerate(("203.0.113.5", "203.0.113.77")):
+        host = f"mallory{n}.test"
+        world.dns.zone.add_txt(f"_gondulf.{host}", "gondulf-verify-domain")
+        world.dns.zone.add_a(host)
+        site = await sites(host).route("/", html(homepage_html(
+            world.issuer, emails=("jane@jane.test",)))).start()
+        for _ in range(5 - n):  # with the person's own first code: all 10 of the address
+            world.gondulf.session.cookie_jar.clear()
+            world.params = world.authorize_params(me=site.url("/"))
+            page = await (await world.gondulf.get("/authorize", params=world.params,
+                                                  headers=from_ip(stranger))).text()
+            sent = await world.gondulf.post("/authorize/email", data=_form(page, email="0"),
+                                            headers=from_ip(stranger))
+            assert sent.status == 200
+    world.gondulf.session.cookie_jar.clear()
+    assert (await ask_for_code(world, PERSON)).status == 429  # a new browser must wait
+    world.gondulf.session.cookie_jar.update_cookies(known)
+    world.params = world.authorize_params()
+    page = await (await world.gondulf.get("/authorize", params=world.params,
+                                          headers=from_ip(PERSON))).text()
+    response = await world.gondulf.post("/authorize/email", data=_form(page, email="0"),
+                                        headers=from_ip(PERSON))
+    assert response.status == 200 and "Enter your code" in await response.text()
+
+
+@pytest.mark.settings(**PROXY, GONDULF_LIMIT_SIGNINS_PER_IP="100")
+async def test_one_network_holds_at_most_two_checks_of_the_web_at_once(
+    world: World, sites: Callable[..., Site]
+) -> None:
+    """A stranger pointing Gondulf at ever more slow sites cannot hold its connections."""
+    release = asyncio.Event()
+
+    async def stuck(request: web.Request) -> web.Response:
+        await release.wait()
+        return web.Response(text=homepage_html(world.issuer), content_type="text/html")
+
+    hosts = [f"slow{n}.test" for n in range(6)]
+    slow = sites("slow0.test").route("/", stuck)
+    await slow.start()
+    for host in hosts:
+        world.dns.zone.add_txt(f"_gondulf.{host}", "gondulf-verify-domain")
+        world.dns.zone.add_a(host)
+
+    async def check(host: str) -> int:
+        async with world.gondulf.session.get(  # a fresh browser each: no shared cookie
+            world.gondulf.make_url("/authorize"), headers=from_ip(STRANGER),
+            params=world.authorize_params(me=f"http://{host}:{slow.port}/")) as response:
+            return response.status
+
+    started = [asyncio.create_task(check(host)) for host in hosts]
+    try:
+        async def answered() -> list[asyncio.Task[int]]:
+            while len(done := [t for t in started if t.done()]) < len(hosts) - 2:
+                await asyncio.sleep(0.01)
+            return done
+
+        async def reached_the_slow_site() -> None:
+            while len(slow.hits) < 2:
+                await asyncio.sleep(0.01)
+
+        refused = await asyncio.wait_for(answered(), 10)  # the others wait on the slow site
+        await asyncio.wait_for(reached_the_slow_site(), 10)
+        assert [task.result() for task in refused] == [429] * (len(hosts) - 2)
+        assert len(slow.hits) == 2
+        assert (await start(world, PERSON)).status == 200  # everyone else goes on
+    finally:
+        release.set()
+        await asyncio.gather(*started)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
-from support.signin import World, homepage_html
+from support.signin import World, homepage_html, json_client
 from support.web_server import Site, html, redirect
 
 from gondulf.services.email_proof import EmailProof
@@ -244,3 +244,43 @@ async def test_one_host_is_one_identity_however_it_is_typed(world: World, typed:
     query = await world.sign_in(me=url)
     body = await (await world.redeem("/token", query["code"])).json()
     assert body["me"] == world.me
+
+
+async def test_an_identity_cannot_be_spelled_under_another_persons_path(
+    world: World, sites: Callable[..., Site]
+) -> None:
+    shared = await _person(world, sites, "shared.test", ("bob@shared.test",))
+    response = await world.get_authorize(me=None)
+    response = await world.post("/authorize/website", await response.text(),
+                                me=shared.url("/~alice/%2e%2e/~bob/"))
+    assert response.status == 400 and ". or .. path segments" in await response.text()
+    assert world.smtp.mailbox.messages == []
+
+
+async def test_entering_the_website_again_does_not_reset_the_codes_per_sign_in(
+    world: World
+) -> None:
+    page = await world.code_page()
+    for _ in range(2):
+        assert (await world.post("/authorize/resend", page)).status == 200
+    assert (await world.post("/authorize/resend", page)).status == 429
+    response = await world.post("/authorize/website", page, me=world.me)
+    response = await world.post("/authorize/email", await response.text(), email="0")
+    assert response.status == 429 and len(world.smtp.mailbox.messages) == 3
+
+
+async def test_the_code_email_carries_no_text_an_app_chose(world: World,
+                                                           sites: Callable[..., Site]) -> None:
+    """Anyone can list any address on their own homepage: the email that reaches it must not
+    carry a message of their choosing (an app's name is the app's own words)."""
+    world.dns.zone.add_a("evilapp.test")
+    app = sites("evilapp.test")
+    json_client(app, name="URGENT - your bank account is locked, call +1 555 0100")
+    await app.start()
+    await world.code_page(client_id=app.url("/"), redirect_uri=app.url("/callback"))
+    _, message = world.smtp.mailbox.messages[-1]
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "URGENT" not in text + html + str(message["Subject"])
+    assert f"evilapp.test:{app.port}" in text  # the app is named by its address only
+    assert "lists this address" in text

@@ -11,6 +11,7 @@ identity. GONDULF_DEBUG lets profile URLs carry ports, for local testing.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Sequence
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
@@ -45,10 +46,27 @@ def _split(value: str, what: str) -> SplitResult:
         raise InvalidURL(f"{what} must not contain a fragment")
     if parts.username is not None or parts.password is not None:
         raise InvalidURL(f"{what} must not contain a user name or password")
-    segments = parts.path.split("/")
+    path = normal_path(parts.path)
+    segments = path.split("/")
     if "." in segments or ".." in segments:
         raise InvalidURL(f"{what} must not contain . or .. path segments")
-    return parts
+    return parts._replace(path=path)
+
+
+UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+PERCENT_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+
+
+def normal_path(path: str) -> str:
+    """RFC 3986 §6.2.2: unreserved characters decoded (`%2e` is `.`, `%7E` is `~`), other
+    escapes in upper case, so that one path has one spelling and `/%2e%2e/` is seen as
+    the `..` it is to every web server."""
+
+    def one(match: re.Match[str]) -> str:
+        char = chr(int(match.group(1), 16))
+        return char if char in UNRESERVED else f"%{match.group(1).upper()}"
+
+    return PERCENT_ESCAPE.sub(one, path)
 
 
 def canonical_host(host: str) -> str:
@@ -96,6 +114,8 @@ def canonical_profile_url(value: str, *, debug: bool = False) -> str:
             raise InvalidURL("The website address must be an http or https URL")
         text = f"https://{text}"  # people type their domain; §3.4 adds the scheme
     parts = _split(text, "The website address")
+    if "\\" in parts.path or re.search(r"%(2F|5C)", parts.path):
+        raise InvalidURL("The website address must not contain encoded slashes")
     if _is_ip(parts.hostname or ""):
         raise InvalidURL("The website address must use a domain name, not an IP address")
     if parts.port is not None and not debug:

@@ -33,6 +33,7 @@ class LookupStatus(enum.Enum):
     NO_ANSWER = "no-answer"  # the name exists but holds no record of that type
     TIMEOUT = "timeout"  # no nameserver answered in time
     NO_NAMESERVERS = "no-nameservers"  # every nameserver failed (SERVFAIL, refused...)
+    INVALID_NAME = "invalid-name"  # not a name DNS can hold (too long, empty label)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class TxtResult:
             LookupStatus.NO_ANSWER: f"{self.name} exists but has no TXT record",
             LookupStatus.TIMEOUT: f"no DNS server answered for {self.name} in time",
             LookupStatus.NO_NAMESERVERS: f"every DNS server failed to answer for {self.name}",
+            LookupStatus.INVALID_NAME: f"{self.name} is not a valid DNS name",
         }[self.status]
 
 
@@ -118,6 +120,8 @@ class DnsService:
             return TxtResult(name, LookupStatus.TIMEOUT)
         except dns.resolver.NoNameservers:
             return TxtResult(name, LookupStatus.NO_NAMESERVERS)
+        except dns.exception.DNSException:  # NameTooLong, EmptyLabel...
+            return TxtResult(name, LookupStatus.INVALID_NAME)
         values = tuple(
             b"".join(rdata.strings).decode("utf-8", errors="replace") for rdata in answer
         )

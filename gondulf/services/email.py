@@ -38,7 +38,7 @@ class SendResult:
 def parse_address(text: str) -> str | None:
     """`Jane@Example.COM` → `Jane@example.com`; None unless it is one plain address."""
     local, at, domain = text.strip().rpartition("@")
-    if not at or not local or not domain or "." not in domain.strip("."):
+    if not at or not local or "@" in local or not domain or "." not in domain.strip("."):
         return None
     if any(c.isspace() or c in '<>,;"()[]\\' or ord(c) < 32 for c in text.strip()):
         return None
@@ -70,8 +70,9 @@ def build_message(
 
 def code_message(
     *, sender: str, recipient: str, code: str, me: str, issuer: str, minutes: int,
-    client: str | None = None,
+    client: str,
 ) -> EmailMessage:
+    """The sign-in code; `client` is the app's address (host), never a name it chose."""
     context = {"code": code, "me": me, "client": client, "minutes": minutes, "issuer": issuer}
     return build_message(
         sender,
@@ -131,7 +132,7 @@ class EmailSender:
         except aiosmtplib.SMTPResponseException as exc:
             raise EmailError(f"the SMTP server {smtp.host}:{smtp.port} answered {exc.code} "
                              f"{exc.message}") from exc
-        except (aiosmtplib.SMTPException, OSError, ssl.SSLError) as exc:
+        except (aiosmtplib.SMTPException, OSError, ssl.SSLError, ValueError) as exc:
             raise EmailError(f"sending through {smtp.host}:{smtp.port} failed: {exc}") from exc
         log.info("email sent to %s through %s:%s", recipient, smtp.host, smtp.port)
         return SendResult(recipient, response)

@@ -45,8 +45,11 @@ class AbuseLimits:
                    limits.codes_per_session)
 
 
+IPV6_SITE_PREFIX = 48  # what one customer of a provider (or a free tunnel) may hold
+
+
 def address_key(address: str) -> str:
-    """The client address as a limit counts it: IPv6 by its /64, which one host may hold."""
+    """The client address as a limit counts it: IPv6 by the /48 one site may hold whole."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -54,7 +57,7 @@ def address_key(address: str) -> str:
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
             return str(ip.ipv4_mapped)
-        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+        return str(ipaddress.IPv6Network((ip, IPV6_SITE_PREFIX), strict=False))
     return str(ip)
 
 

@@ -38,7 +38,7 @@ from gondulf.storage.records import Counted, Refused
 log = logging.getLogger("gondulf.signin")
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)  # not frozen: raising sets __traceback__ on the instance
 class SignInProblem(Exception):
     """Something the person (or their website) must fix before signing in.
 
@@ -117,8 +117,9 @@ class SignIn:
                                 f"{homepage.url} has no rel=\"me\" mailto: link, so there is "
                                 "nowhere to send your sign-in code.",
                                 f'<link rel="me" href="mailto:you@{domain_of(me)}">')
+        sent = session.proof.codes_sent if session.proof else 0  # a sign-in's, whatever site
         identified = replace(session, me=me, profile=_profile(homepage.hcard, me),
-                             proof=EmailProof(homepage.emails), verified=False)
+                             proof=EmailProof(homepage.emails, codes_sent=sent), verified=False)
         return await self._save(session, identified)
 
     async def _prove_domain(self, domain: str) -> None:
@@ -162,12 +163,13 @@ class SignIn:
                 f"308) to make {homepage.url} your address.")
         return me
 
-    async def send_code(self, session: AuthSession, email: str, client_ip: str
-                        ) -> AuthSession:
+    async def send_code(self, session: AuthSession, email: str, client_ip: str, *,
+                        known_as: str | None = None) -> AuthSession:
         """Email a new 6-digit code to one of the addresses the homepage lists.
 
         The code is stored (bound to this identity and address) before it is
         sent; a send that fails takes it back, and gives back the sending limits.
+        A browser `known_as` this identity skips the limits all parties share.
         """
         proof = session.proof
         if session.me is None or proof is None or email not in proof.emails:
@@ -179,7 +181,8 @@ class SignIn:
                                 f"{proof.codes_sent} codes were already sent for this sign-in.",
                                 "Use the last code sent, or start again from the app.",
                                 status=429, in_place=True)
-        counted = await self._count_code(session.me, email, client_ip)
+        counted = await self._count_code(session.me, email, client_ip,
+                                         shared=known_as != session.me)
         code = new_code()
         expires_at = int(time.time()) + self.settings.code_expiry
         with_code = replace(session, proof=proof.with_code(
@@ -201,12 +204,13 @@ class SignIn:
                                 "operator of this server.", status=502, in_place=True) from exc
         return saved
 
-    async def _count_code(self, me: str, email: str, client_ip: str) -> Counted:
-        outcome = await self.limiter.acquire([
-            (self.limits.codes_per_ip, address_key(client_ip)),
-            (self.limits.codes_per_address, email.lower()),
-            (self.limits.codes_per_domain, domain_of(me)),
-        ])
+    async def _count_code(self, me: str, email: str, client_ip: str, *, shared: bool
+                          ) -> Counted:
+        checks = [(self.limits.codes_per_ip, address_key(client_ip))]
+        if shared:
+            checks += [(self.limits.codes_per_address, email.lower()),
+                       (self.limits.codes_per_domain, domain_of(me))]
+        outcome = await self.limiter.acquire(checks)
         if isinstance(outcome, Counted):
             return outcome
         who = {"codes-per-ip": "from your network",
@@ -221,8 +225,9 @@ class SignIn:
 
     def _message(self, session: AuthSession, email: str, code: str) -> Any:
         assert session.me is not None
-        client = session.client.name if session.client and session.client.name else \
-            session.request.client_id
+        # The app is named by its address only: its name is text of its own choosing, and
+        # this email may reach anyone a stranger's homepage lists.
+        client = urlsplit(session.request.client_id).netloc
         return code_message(
             sender=self.settings.smtp.from_address, recipient=email, code=code,
             me=session.me, issuer=self.settings.issuer,

@@ -3,8 +3,10 @@
 Token redemption, verification, introspection, revocation and userinfo are
 wrapped: a client address over its limit of failed calls in the window is
 answered 429 with Retry-After before anything is checked, and every failed
-call (a protocol error, or a revocation of a token that does not exist) is
-counted. Successful calls cost one indexed read and write nothing.
+call that presented a secret (a protocol error, or a revocation of a token
+that does not exist) is counted; a call presenting nothing is no guess (an
+`<img>` on a hostile page pointing at /userinfo) and is not counted.
+Successful calls cost one indexed read and write nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from aiohttp import web
 from gondulf.indieauth.errors import OAuthError, TooManyRequests
 from gondulf.services.rate_limits import address_key
 from gondulf.web.client_address import client_ip
+from gondulf.web.credentials import presented
 from gondulf.web.keys import SERVICES
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
@@ -40,7 +43,8 @@ def limit_failures(handler: Handler) -> Handler:
         try:
             response = await handler(request)
         except OAuthError:
-            await limiter.count(limit, key)
+            if presented(request):
+                await limiter.count(limit, key)
             raise
         if request.get(FAILED):
             await limiter.count(limit, key)

@@ -26,7 +26,8 @@ from gondulf.web import (
     verification,
 )
 from gondulf.web.api_limits import limit_failures
-from gondulf.web.keys import SERVICES, SETTINGS
+from gondulf.web.in_flight import InFlight
+from gondulf.web.keys import IN_FLIGHT, SERVICES, SETTINGS
 from gondulf.web.middleware import errors, https_only, security_headers
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -41,6 +42,7 @@ def create_app(settings: Settings, *, client_ssl_context: ssl.SSLContext | None 
         middlewares.append(https_only(settings.issuer))
     app = web.Application(middlewares=middlewares, client_max_size=MAX_REQUEST_BYTES)
     app[SETTINGS] = settings
+    app[IN_FLIGHT] = InFlight()
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
         async with open_services(settings, migrate=True, hold_lock=True,

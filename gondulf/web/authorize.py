@@ -8,9 +8,10 @@ HttpOnly cookie.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,17 +32,20 @@ from gondulf.services.clients import ClientInfoUnavailable
 from gondulf.services.digests import same
 from gondulf.services.email_proof import MAX_CODE_ATTEMPTS, CodeCheck, masked, shown_addresses
 from gondulf.services.grants import grants_client, grants_sign_in_request
+from gondulf.services.known_browsers import KNOWN_FOR, known_browser_value, known_identity
+from gondulf.services.rate_limits import address_key
 from gondulf.services.sessions import SESSION_LIFETIME, AuthSession
 from gondulf.services.signin import SignIn, SignInProblem, expired
 from gondulf.web.client_address import client_ip
 from gondulf.web.forms import read_form
 from gondulf.web.grants import is_grants_sign_in, open_grants
-from gondulf.web.keys import SERVICES, SETTINGS
+from gondulf.web.keys import IN_FLIGHT, SERVICES, SETTINGS
 from gondulf.web.responses import page, problem_page
 
 log = logging.getLogger("gondulf.authorize")
 
 COOKIE = "gondulf_signin"
+KNOWN_COOKIE = "gondulf_known"
 
 
 Form = MultiDict[str]
@@ -71,8 +75,34 @@ def _error_redirect(signin: SignIn, redirect_uri: str, error: OAuthError,
     return _redirect(signin.response_url(redirect_uri, params))
 
 
+def _not_a_page(request: web.Request) -> web.Response | None:
+    """A browser loading the sign-in link as an image, script or style (a hostile page's
+    `<img>`) is refused before anything is counted, fetched or stored."""
+    destination = request.headers.get("Sec-Fetch-Dest")
+    if destination is None or destination == "document":
+        return None
+    return page(request, "problem.html", status=400, title="Open this link as a page",
+                detail="The sign-in link was loaded as part of another page.",
+                fix="Go to the app you want to use and sign in there.")
+
+
 async def authorize_get(request: web.Request) -> web.StreamResponse:
     """Check the client's request; start a sign-in session."""
+    refused = _not_a_page(request)
+    if refused is not None:
+        return refused
+    with _fetching(request):
+        return await _authorize(request)
+
+
+@contextlib.contextmanager
+def _fetching(request: web.Request) -> Iterator[None]:
+    """While this request may wait on the outside world (see gondulf.web.in_flight)."""
+    with request.app[IN_FLIGHT].hold(address_key(client_ip(request))):
+        yield
+
+
+async def _authorize(request: web.Request) -> web.StreamResponse:
     params = request.query
     if not params:
         return page(request, "problem.html", status=400, title="Start from an app",
@@ -108,6 +138,9 @@ async def authorize_get(request: web.Request) -> web.StreamResponse:
 
 async def grants_sign_in(request: web.Request) -> web.Response:
     """GET /authorize/grants: the sign-in to Gondulf itself that opens the grants page."""
+    refused = _not_a_page(request)
+    if refused is not None:
+        return refused
     issuer = request.app[SETTINGS].issuer
     grants_url = EndpointUrls.for_issuer(issuer).grants
     await _signin(request).admit(client_ip(request))
@@ -140,6 +173,19 @@ async def start_sign_in(request: web.Request, auth_request: AuthorizationRequest
 def _set_cookie(request: web.Request, response: web.StreamResponse, session_id: str) -> None:
     response.set_cookie(COOKIE, session_id, max_age=SESSION_LIFETIME, path="/authorize",
                         httponly=True, samesite="Lax", secure=not request.app[SETTINGS].debug)
+
+
+def _known_as(request: web.Request) -> str | None:
+    value = request.cookies.get(KNOWN_COOKIE)
+    return known_identity(request.app[SETTINGS].secret_key, value) if value else None
+
+
+def _remember_browser(request: web.Request, response: web.StreamResponse, me: str) -> None:
+    """After a right code: this browser has proved `me` (see services.known_browsers)."""
+    settings = request.app[SETTINGS]
+    response.set_cookie(KNOWN_COOKIE, known_browser_value(settings.secret_key, me),
+                        max_age=KNOWN_FOR, path="/authorize", httponly=True, samesite="Lax",
+                        secure=not settings.debug)
 
 
 async def _cookie_session(request: web.Request, signin: SignIn) -> AuthSession:
@@ -204,8 +250,10 @@ async def website_get(request: web.Request) -> web.Response:
 async def website_post(request: web.Request, signin: SignIn, session: AuthSession,
                        form: Form) -> web.Response:
     website = _field(form, "me")
+    await signin.admit(client_ip(request))  # each website checked counts as a sign-in
     try:
-        session = await signin.identify(session, website)
+        with _fetching(request):
+            session = await signin.identify(session, website)
     except SignInProblem as problem:
         if problem.kind == "bad-website":
             return _website_page(request, session, error=problem.detail, value=website)
@@ -221,7 +269,8 @@ async def email_post(request: web.Request, signin: SignIn, session: AuthSession,
         email = emails[int(_field(form, "email"))]
     except (ValueError, IndexError):
         email = ""
-    session = await signin.send_code(session, email, client_ip(request))
+    session = await signin.send_code(session, email, client_ip(request),
+                                     known_as=_known_as(request))
     return _code_page(request, session)
 
 
@@ -229,7 +278,8 @@ async def email_post(request: web.Request, signin: SignIn, session: AuthSession,
 async def resend_post(request: web.Request, signin: SignIn, session: AuthSession,
                       form: Form) -> web.Response:
     email = session.proof.email if session.proof and session.proof.email else ""
-    session = await signin.send_code(session, email, client_ip(request))
+    session = await signin.send_code(session, email, client_ip(request),
+                                     known_as=_known_as(request))
     return _code_page(request, session, notice="A new code is on its way.")
 
 
@@ -239,13 +289,16 @@ async def code_post(request: web.Request, signin: SignIn, session: AuthSession,
     code = "".join(_field(form, "code").split())
     result, session = await signin.check_code(session, code, client_ip(request))
     if result == CodeCheck.RIGHT:
-        return await _page_for(request, session)
+        response = await _page_for(request, session)
+        assert session.me is not None
+        _remember_browser(request, response, session.me)
+        return response
     if result == CodeCheck.WRONG:
         left = MAX_CODE_ATTEMPTS - (session.proof.attempts if session.proof else 0)
         return _code_page(request, session, status=400,
                           error=f"That code is not right. {left} {'try' if left == 1 else 'tries'}"
                           " left.")
-    if session.proof is None or session.proof.codes_sent == 0:  # the website changed since
+    if session.proof is None or session.proof.email is None:  # the website changed since
         return await _page_for(request, session, status=400,
                                error="No code has been sent for this website yet.")
     detail = ("Wrong codes were entered, so this code no longer works."
@@ -277,7 +330,7 @@ async def _page_for(request: web.Request, session: AuthSession, *, status: int =
         return _consent_page(request, session)
     if session.me is None or proof is None:
         return _website_page(request, session, error=error, status=status)
-    if proof.codes_sent == 0:
+    if proof.email is None:  # no code sent for this website yet
         return _send_page(request, session, status=status, error=error)
     return _code_page(request, session, status=status, error=error)
 

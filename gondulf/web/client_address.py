@@ -12,13 +12,16 @@ either: headers from an untrusted peer are ignored.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from gondulf.config import Network
 from gondulf.web.keys import SETTINGS
+
+Headers = CIMultiDict[str] | CIMultiDictProxy[str]
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ def _forwarded_elements(value: str) -> list[dict[str, str]]:
     """RFC 7239: `for=192.0.2.1;proto=https, for="[2001:db8::1]"` → one dict per element."""
     elements = []
     for element in value.split(","):
+        if not element.strip():
+            continue
         pairs = {}
         for pair in element.split(";"):
             name, _, text = pair.partition("=")
@@ -65,13 +70,20 @@ def _forwarded_elements(value: str) -> list[dict[str, str]]:
     return elements
 
 
-def request_origin(peer: str, transport_https: bool, headers: Mapping[str, str],
+def _joined(headers: Headers, name: str) -> str | None:
+    """Every line of a header, in order, as one comma-separated value (RFC 9110 §5.3):
+    a proxy may append its own line rather than extend the client's."""
+    lines = headers.getall(name, [])
+    return ", ".join(lines) if lines else None
+
+
+def request_origin(peer: str, transport_https: bool, headers: Headers,
                    proxies: Sequence[Network]) -> Origin:
     """The client's address and scheme, believing forwarding headers only from proxies."""
     if not proxies or not _trusted(peer, proxies):
         return Origin(peer, transport_https)
-    forwarded_for = headers.get("X-Forwarded-For")
-    elements = _forwarded_elements(headers.get("Forwarded", ""))
+    forwarded_for = _joined(headers, "X-Forwarded-For")
+    elements = _forwarded_elements(_joined(headers, "Forwarded") or "")
     chain = forwarded_for.split(",") if forwarded_for is not None else [
         element.get("for", "") for element in elements if "for" in element]
     client = peer
@@ -82,7 +94,7 @@ def request_origin(peer: str, transport_https: bool, headers: Mapping[str, str],
         client = address
         if not _trusted(address, proxies):
             break
-    proto = headers.get("X-Forwarded-Proto")
+    proto = _joined(headers, "X-Forwarded-Proto")
     if proto is not None:
         scheme = proto.split(",")[-1].strip().lower()
     else:

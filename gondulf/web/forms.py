@@ -13,6 +13,7 @@ from aiohttp import web
 from multidict import MultiDict
 
 from gondulf.indieauth.errors import InvalidRequest
+from gondulf.web.credentials import note_form
 from gondulf.web.keys import SETTINGS
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -27,6 +28,8 @@ async def read_form(request: web.Request) -> MultiDict[str]:
     except TimeoutError:
         raise web.HTTPRequestTimeout(
             text=f"The request body did not arrive within {timeout:g} seconds.") from None
+    except (LookupError, ValueError) as exc:  # an unknown charset, undecodable bytes
+        raise web.HTTPBadRequest(text=f"The form could not be read: {exc}") from None
     return MultiDict((key, value) for key, value in form.items() if isinstance(value, str))
 
 
@@ -34,4 +37,6 @@ async def api_form(request: web.Request) -> dict[str, str]:
     """The parameters of an API call (RFC 6749 §3.2: form-encoded)."""
     if request.content_type not in FORM_TYPES:
         raise InvalidRequest("send the parameters as application/x-www-form-urlencoded")
-    return dict(await read_form(request))
+    form = dict(await read_form(request))
+    note_form(request, form)
+    return form

@@ -120,7 +120,7 @@ async def apply_migrations(
 
 SchemaObject = tuple[str, str]  # (type, name): ("table", "tokens"), ("index", ...)
 SCHEMA_QUERY = ("SELECT type, name, sql FROM sqlite_master "
-                "WHERE name NOT LIKE 'sqlite_%' AND sql IS NOT NULL")
+                "WHERE substr(name, 1, 7) <> 'sqlite_' AND sql IS NOT NULL")
 
 
 def schema_of(connection: sqlite3.Connection) -> dict[SchemaObject, str]:

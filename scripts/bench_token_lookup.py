@@ -31,10 +31,18 @@ async def main(tokens: int, lookups: int) -> None:
         db = storage.database
         await apply_migrations(db)
         store = TokenService(storage)
-        issued = [await store.issue(me="https://jane.example/", client_id="https://app.example/",
-                                    scope=("create",), profile=None, family_id=str(i),
-                                    access_lifetime=3600, refresh_lifetime=None)
-                  for i in range(tokens)]
+        issued = [
+            await store.issue(
+                me="https://jane.example/",
+                client_id="https://app.example/",
+                scope=("create",),
+                profile=None,
+                family_id=str(i),
+                access_lifetime=3600,
+                refresh_lifetime=None,
+            )
+            for i in range(tokens)
+        ]
         sample = [issued[i % tokens].access_token for i in range(lookups)]
         sql = f"SELECT {COLUMNS} FROM tokens WHERE token_hash = ?"
 

@@ -34,8 +34,9 @@ SHELLS = {"bash": "gondulf.bash", "zsh": "_gondulf", "fish": "gondulf.fish"}
 
 
 def gondulf_command() -> str:
-    found = shutil.which("gondulf", path=str(Path(sys.executable).parent)) or \
-        shutil.which("gondulf")
+    found = shutil.which("gondulf", path=str(Path(sys.executable).parent)) or shutil.which(
+        "gondulf"
+    )
     if not found:
         sys.exit("generate_docs: the gondulf command is not installed (pip install -e .)")
     return found
@@ -43,9 +44,17 @@ def gondulf_command() -> str:
 
 def quiet_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GONDULF_")}
-    env.update({"TYPER_USE_RICH": "0", "COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb",
-                "SOURCE_DATE_EPOCH": RELEASE_DATE_EPOCH, "LC_ALL": "C.UTF-8",
-                "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"})
+    env.update(
+        {
+            "TYPER_USE_RICH": "0",
+            "COLUMNS": "80",
+            "NO_COLOR": "1",
+            "TERM": "dumb",
+            "SOURCE_DATE_EPOCH": RELEASE_DATE_EPOCH,
+            "LC_ALL": "C.UTF-8",
+            "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1",
+        }
+    )
     return env
 
 
@@ -54,9 +63,18 @@ def help2man(program: str, name: str, output: Path, include: Path | None = None)
         sys.exit("generate_docs: help2man is not installed (apt-get install help2man)")
     extra = [f"--include={include}"] if include else []
     subprocess.run(
-        ["help2man", "--no-info", "--no-discard-stderr", f"--version-string={__version__}",
-         f"--name={name}", f"--output={output}", *extra, program],
-        check=True, env=quiet_env(),
+        [
+            "help2man",
+            "--no-info",
+            "--no-discard-stderr",
+            f"--version-string={__version__}",
+            f"--name={name}",
+            f"--output={output}",
+            *extra,
+            program,
+        ],
+        check=True,
+        env=quiet_env(),
     )
 
 
@@ -79,8 +97,13 @@ def man_pages(folder: Path) -> None:
 
 def completions(folder: Path) -> None:
     for shell, name in SHELLS.items():
-        script = subprocess.run([gondulf_command(), "--show-completion", shell],
-                                check=True, env=quiet_env(), capture_output=True, text=True)
+        script = subprocess.run(
+            [gondulf_command(), "--show-completion", shell],
+            check=True,
+            env=quiet_env(),
+            capture_output=True,
+            text=True,
+        )
         (folder / name).write_text(script.stdout)
 
 
@@ -90,8 +113,9 @@ README_TABLE = re.compile(r"(<!-- settings:[^\n]*-->\n).*?(\n<!-- /settings -->)
 def settings_table() -> str:
     """The README's table of settings."""
     rows = ["| Variable | Default | Meaning |", "| --- | --- | --- |"]
-    rows += [f"| `{spec.name}` | {spec.default_for_people} | {spec.help} |"
-             for spec in SETTING_SPECS]
+    rows += [
+        f"| `{spec.name}` | {spec.default_for_people} | {spec.help} |" for spec in SETTING_SPECS
+    ]
     return "\n".join(rows)
 
 
@@ -104,9 +128,11 @@ def readme() -> str:
 
 def environment_section() -> str:
     """The ENVIRONMENT section help2man includes in gondulf.1."""
-    lines = ["[ENVIRONMENT]",
-             "Settings come from these variables, or from a .env file in the working "
-             "directory (the environment wins)."]
+    lines = [
+        "[ENVIRONMENT]",
+        "Settings come from these variables, or from a .env file in the working "
+        "directory (the environment wins).",
+    ]
     for spec in SETTING_SPECS:
         default = spec.default_for_people.replace("`", "")
         lines += [".TP", f".B {spec.name}", f"{spec.help.replace('`', '')} Default: {default}."]
@@ -114,9 +140,12 @@ def environment_section() -> str:
 
 
 def env_example() -> str:
-    lines = ["# Gondulf settings. Copy to .env (or set them in the environment, which wins)",
-             "# and fill in at least the required ones. Generated from",
-             "# gondulf/config/settings.py.", ""]
+    lines = [
+        "# Gondulf settings. Copy to .env (or set them in the environment, which wins)",
+        "# and fill in at least the required ones. Generated from",
+        "# gondulf/config/settings.py.",
+        "",
+    ]
     for spec in SETTING_SPECS:
         lines += [f"# {line}" for line in textwrap.wrap(spec.help, 76)]
         lines += [f"{spec.name}={spec.default_text}", ""]

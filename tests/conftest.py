@@ -36,8 +36,9 @@ def ca() -> trustme.CA:
 def server_tls(ca: trustme.CA) -> ssl.SSLContext:
     """A server context whose certificate names localhost, 127.0.0.1 and *.test hosts."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("localhost", "127.0.0.1", "jane.test", "*.jane.test", "app.test",
-                  "other.test").configure_cert(context)
+    ca.issue_cert(
+        "localhost", "127.0.0.1", "jane.test", "*.jane.test", "app.test", "other.test"
+    ).configure_cert(context)
     return context
 
 
@@ -134,13 +135,18 @@ GONDULF = shutil.which("gondulf", path=str(Path(sys.executable).parent)) or "gon
 def cli(tmp_path: Path) -> Callable[..., Awaitable[CliResult]]:
     """Run the installed `gondulf` console script in tmp_path with exactly `env`."""
 
-    async def run(*args: str, env: dict[str, str] | None = None,
-                  cwd: Path | None = None, timeout: float = 30) -> CliResult:
+    async def run(
+        *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 30
+    ) -> CliResult:
         base = {k: v for k, v in os.environ.items() if not k.startswith("GONDULF_")}
         base.update({"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})
         process = await asyncio.create_subprocess_exec(
-            GONDULF, *args, env={**base, **(env or {})}, cwd=cwd or tmp_path,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            GONDULF,
+            *args,
+            env={**base, **(env or {})},
+            cwd=cwd or tmp_path,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
             stdin=asyncio.subprocess.DEVNULL,
         )
         out, err = await asyncio.wait_for(process.communicate(), timeout)
@@ -172,16 +178,25 @@ class Outside:
 
 
 @pytest.fixture
-async def outside(request: pytest.FixtureRequest, tmp_path: Path, dns: RunningDns,
-                  smtp: RunningSmtp, sites: Callable[..., Site]) -> Outside:
+async def outside(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    dns: RunningDns,
+    smtp: RunningSmtp,
+    sites: Callable[..., Site],
+) -> Outside:
     """`@pytest.mark.settings(GONDULF_X="...")` changes Gondulf's settings for one test."""
     port = free_port()
     issuer = f"http://127.0.0.1:{port}/"
     env = {
-        "GONDULF_SECRET_KEY": SECRET, "GONDULF_BASE_URL": issuer, "GONDULF_DEBUG": "true",
+        "GONDULF_SECRET_KEY": SECRET,
+        "GONDULF_BASE_URL": issuer,
+        "GONDULF_DEBUG": "true",
         "GONDULF_DATABASE_URL": f"sqlite:///{tmp_path / 'gondulf.db'}",
-        "GONDULF_SMTP_HOST": "127.0.0.1", "GONDULF_SMTP_PORT": str(smtp.port),
-        "GONDULF_SMTP_USE_TLS": "false", "GONDULF_DNS_NAMESERVERS": dns.nameserver,
+        "GONDULF_SMTP_HOST": "127.0.0.1",
+        "GONDULF_SMTP_PORT": str(smtp.port),
+        "GONDULF_SMTP_USE_TLS": "false",
+        "GONDULF_DNS_NAMESERVERS": dns.nameserver,
     }
     marker = request.node.get_closest_marker("settings")
     env.update(marker.kwargs if marker else {})
@@ -199,8 +214,8 @@ async def outside(request: pytest.FixtureRequest, tmp_path: Path, dns: RunningDn
 @pytest.fixture
 async def world(outside: Outside) -> AsyncIterator[World]:
     """Gondulf in development mode, in this process, in the world `outside` describes."""
-    server = TestServer(create_app(load_settings(outside.env, env_file=None)),
-                        port=outside.port)
+    server = TestServer(create_app(load_settings(outside.env, env_file=None)), port=outside.port)
     async with TestClient(server) as client:
-        yield World(client, outside.issuer, outside.dns, outside.smtp, outside.homepage,
-                    outside.app)
+        yield World(
+            client, outside.issuer, outside.dns, outside.smtp, outside.homepage, outside.app
+        )

@@ -33,12 +33,22 @@ async def open_db(env: dict[str, str]) -> Database:
     return db
 
 
-async def issue(db: Database, me: str = "https://jane.test/",
-                client_id: str = "https://app.test/", family: str = "f1",
-                refresh: bool = True) -> IssuedTokens:
-    return await TokenService(SQLiteStore(db)).issue(me=me, client_id=client_id, scope=("create",),
-                                      profile=None, family_id=family, access_lifetime=3600,
-                                      refresh_lifetime=86400 if refresh else None)
+async def issue(
+    db: Database,
+    me: str = "https://jane.test/",
+    client_id: str = "https://app.test/",
+    family: str = "f1",
+    refresh: bool = True,
+) -> IssuedTokens:
+    return await TokenService(SQLiteStore(db)).issue(
+        me=me,
+        client_id=client_id,
+        scope=("create",),
+        profile=None,
+        family_id=family,
+        access_lifetime=3600,
+        refresh_lifetime=86400 if refresh else None,
+    )
 
 
 @pytest.fixture
@@ -64,14 +74,17 @@ async def live(env: dict[str, str], token: str) -> bool:
 
 # -- tokens ------------------------------------------------------------------------------------
 
-async def test_tokens_list_filters(cli: Cli, env: dict[str, str],
-                                   seeded: dict[str, IssuedTokens]) -> None:
+
+async def test_tokens_list_filters(
+    cli: Cli, env: dict[str, str], seeded: dict[str, IssuedTokens]
+) -> None:
     everything = json.loads((await cli("tokens", "list", "--json", env=env)).stdout)
     assert len(everything) == 5  # three access tokens, two refresh tokens
     jane = json.loads((await cli("tokens", "list", "--me", "jane.test", "--json", env=env)).stdout)
     assert {t["me"] for t in jane} == {"https://jane.test/"} and len(jane) == 4
-    app = json.loads((await cli("tokens", "list", "--client", "https://app.test", "--json",
-                                env=env)).stdout)
+    app = json.loads(
+        (await cli("tokens", "list", "--client", "https://app.test", "--json", env=env)).stdout
+    )
     assert {t["client_id"] for t in app} == {"https://app.test/"}
     table = await cli("tokens", "list", env=env)
     assert table.code == 0 and "5 token(s)" in table.stdout and "active" in table.stdout
@@ -85,11 +98,11 @@ async def test_me_matches_one_exact_identity_not_its_host(
         bob = await issue(db, me="https://jane.test/~bob/", family="f-shared-bob")
     finally:
         await db.close()
-    jane = json.loads((await cli("tokens", "list", "--me", "JANE.test.", "--json",
-                                 env=env)).stdout)
+    jane = json.loads((await cli("tokens", "list", "--me", "JANE.test.", "--json", env=env)).stdout)
     assert {t["me"] for t in jane} == {"https://jane.test/"}
-    shared = json.loads((await cli("tokens", "list", "--me", "https://jane.test/~bob/",
-                                   "--json", env=env)).stdout)
+    shared = json.loads(
+        (await cli("tokens", "list", "--me", "https://jane.test/~bob/", "--json", env=env)).stdout
+    )
     assert {t["me"] for t in shared} == {"https://jane.test/~bob/"} and len(shared) == 2
     result = await cli("tokens", "revoke", "--me", "jane.test", "--yes", "--json", env=env)
     assert json.loads(result.stdout) == {"revoked": 4}
@@ -99,8 +112,20 @@ async def test_me_matches_one_exact_identity_not_its_host(
 async def test_tokens_revoke_by_id_takes_a_refresh_tokens_family(
     cli: Cli, env: dict[str, str], seeded: dict[str, IssuedTokens]
 ) -> None:
-    tokens = json.loads((await cli("tokens", "list", "--me", "jane.test", "--client",
-                                   "https://app.test/", "--json", env=env)).stdout)
+    tokens = json.loads(
+        (
+            await cli(
+                "tokens",
+                "list",
+                "--me",
+                "jane.test",
+                "--client",
+                "https://app.test/",
+                "--json",
+                env=env,
+            )
+        ).stdout
+    )
     refresh = next(t for t in tokens if t["kind"] == "refresh")
     result = await cli("tokens", "revoke", refresh["id"], "--yes", env=env)
     assert result.code == 0 and "Revoked 2 token(s)" in result.stdout
@@ -110,15 +135,17 @@ async def test_tokens_revoke_by_id_takes_a_refresh_tokens_family(
     assert sum(t["status"] == "revoked" for t in listed) == 2
 
 
-async def test_tokens_revoke_by_domain(cli: Cli, env: dict[str, str],
-                                       seeded: dict[str, IssuedTokens]) -> None:
+async def test_tokens_revoke_by_domain(
+    cli: Cli, env: dict[str, str], seeded: dict[str, IssuedTokens]
+) -> None:
     result = await cli("tokens", "revoke", "--me", "jane.test", "--yes", "--json", env=env)
     assert json.loads(result.stdout) == {"revoked": 4}
     assert await live(env, seeded["bob"].access_token)
 
 
-async def test_tokens_revoke_asks_for_confirmation(cli: Cli, env: dict[str, str],
-                                                   seeded: dict[str, IssuedTokens]) -> None:
+async def test_tokens_revoke_asks_for_confirmation(
+    cli: Cli, env: dict[str, str], seeded: dict[str, IssuedTokens]
+) -> None:
     result = await cli("tokens", "revoke", "--client", "https://app.test/", env=env)
     assert result.code == 2
     assert "add --yes" in result.stderr
@@ -126,35 +153,38 @@ async def test_tokens_revoke_asks_for_confirmation(cli: Cli, env: dict[str, str]
 
 
 @pytest.mark.parametrize("args", [[], ["some-id", "--me", "jane.test"], ["--client", "nope"]])
-async def test_tokens_revoke_argument_errors(cli: Cli, env: dict[str, str],
-                                             args: list[str]) -> None:
+async def test_tokens_revoke_argument_errors(
+    cli: Cli, env: dict[str, str], args: list[str]
+) -> None:
     result = await cli("tokens", "revoke", *args, "--yes", env=env)
     assert result.code == 2
     assert result.stderr.startswith("gondulf: error: ") and "Traceback" not in result.stderr
 
 
-async def test_tokens_revoke_unknown_id(cli: Cli, env: dict[str, str],
-                                        seeded: dict[str, IssuedTokens]) -> None:
+async def test_tokens_revoke_unknown_id(
+    cli: Cli, env: dict[str, str], seeded: dict[str, IssuedTokens]
+) -> None:
     result = await cli("tokens", "revoke", "no-such-id", "--yes", env=env)
     assert result.code == 2 and "no token has the ID" in result.stderr
 
 
 # -- domains -----------------------------------------------------------------------------------
 
-async def test_domains_list_and_forget(cli: Cli, env: dict[str, str],
-                                       seeded: dict[str, IssuedTokens]) -> None:
+
+async def test_domains_list_and_forget(
+    cli: Cli, env: dict[str, str], seeded: dict[str, IssuedTokens]
+) -> None:
     db = await open_db(env)
-    proof = DomainProof("jane.test", TxtResult("_gondulf.jane.test", LookupStatus.FOUND,
-                                               ("gondulf-verify-domain",)))
-    await DomainService(SQLiteStore(db).domains, DnsService(build_resolver(()))).record_check(
-        proof)
+    proof = DomainProof(
+        "jane.test", TxtResult("_gondulf.jane.test", LookupStatus.FOUND, ("gondulf-verify-domain",))
+    )
+    await DomainService(SQLiteStore(db).domains, DnsService(build_resolver(()))).record_check(proof)
     await db.close()
     listed = json.loads((await cli("domains", "list", "--json", env=env)).stdout)
     assert [d["domain"] for d in listed] == ["jane.test"]
     assert "jane.test" in (await cli("domains", "list", env=env)).stdout
     result = await cli("domains", "forget", "jane.test", "--yes", "--json", env=env)
-    assert json.loads(result.stdout) == {"domain": "jane.test", "forgotten": True,
-                                         "revoked": 4}
+    assert json.loads(result.stdout) == {"domain": "jane.test", "forgotten": True, "revoked": 4}
     assert json.loads((await cli("domains", "list", "--json", env=env)).stdout) == []
     assert not await live(env, seeded["jane"].access_token)
     assert await live(env, seeded["bob"].access_token)
@@ -167,9 +197,9 @@ async def test_forgetting_an_unknown_domain(cli: Cli, env: dict[str, str]) -> No
 
 # -- resource servers --------------------------------------------------------------------------
 
+
 async def test_resource_servers_add_list_remove(cli: Cli, env: dict[str, str]) -> None:
-    added = json.loads((await cli("resource-servers", "add", "micropub", "--json",
-                                  env=env)).stdout)
+    added = json.loads((await cli("resource-servers", "add", "micropub", "--json", env=env)).stdout)
     assert added["name"] == "micropub" and added["credential"].startswith("grs_")
     listed = await cli("resource-servers", "list", "--json", env=env)
     assert [s["name"] for s in json.loads(listed.stdout)] == ["micropub"]
@@ -191,15 +221,30 @@ async def test_resource_server_credential_is_shown_once_in_the_report(
 
 # -- purge -------------------------------------------------------------------------------------
 
+
 async def test_purge_removes_only_what_has_expired(db: Database) -> None:
     store = TokenService(SQLiteStore(db))
     now = 2_000_000_000
-    await store.issue(me="https://jane.test/", client_id="https://app.test/", scope=("x",),
-                      profile=None, family_id="old", access_lifetime=10, refresh_lifetime=None,
-                      now=now - 3 * 86400)
-    fresh = await store.issue(me="https://jane.test/", client_id="https://app.test/",
-                              scope=("x",), profile=None, family_id="new", access_lifetime=3600,
-                              refresh_lifetime=None, now=now)
+    await store.issue(
+        me="https://jane.test/",
+        client_id="https://app.test/",
+        scope=("x",),
+        profile=None,
+        family_id="old",
+        access_lifetime=10,
+        refresh_lifetime=None,
+        now=now - 3 * 86400,
+    )
+    fresh = await store.issue(
+        me="https://jane.test/",
+        client_id="https://app.test/",
+        scope=("x",),
+        profile=None,
+        family_id="new",
+        access_lifetime=3600,
+        refresh_lifetime=None,
+        now=now,
+    )
     await db.execute("INSERT INTO rate_limits VALUES ('codes-sent:a', ?, 1)", (now - 2 * 86400,))
     await db.execute("INSERT INTO rate_limits VALUES ('codes-sent:a', ?, 1)", (now - 60,))
     removed = await purge(SQLiteStore(db), now=now)
@@ -210,9 +255,16 @@ async def test_purge_removes_only_what_has_expired(db: Database) -> None:
 async def test_recently_revoked_tokens_are_kept_a_day(db: Database) -> None:
     store = TokenService(SQLiteStore(db))
     now = 2_000_000_000
-    await store.issue(me="https://jane.test/", client_id="https://app.test/", scope=("x",),
-                      profile=None, family_id="f", access_lifetime=3600, refresh_lifetime=None,
-                      now=now)
+    await store.issue(
+        me="https://jane.test/",
+        client_id="https://app.test/",
+        scope=("x",),
+        profile=None,
+        family_id="f",
+        access_lifetime=3600,
+        refresh_lifetime=None,
+        now=now,
+    )
     await store.revoke_family("f", now=now)
     assert (await purge(SQLiteStore(db), now=now + 3600))["tokens"] == 0
     assert (await purge(SQLiteStore(db), now=now + 2 * 86400))["tokens"] == 1
@@ -233,8 +285,8 @@ async def test_purge_command(cli: Cli, env: dict[str, str]) -> None:
 
 # -- backup and restore ------------------------------------------------------------------------
 
-async def test_backup_while_a_writer_is_busy(cli: Cli, env: dict[str, str],
-                                             tmp_path: Path) -> None:
+
+async def test_backup_while_a_writer_is_busy(cli: Cli, env: dict[str, str], tmp_path: Path) -> None:
     db = await open_db(env)
     stop = asyncio.Event()
     written = 0
@@ -301,8 +353,7 @@ async def test_restore_brings_back_the_backup_and_keeps_the_old_database(
     await db.close()
     assert [r["bucket"] for r in rows] == ["before"]
     with sqlite3.connect(kept) as old:
-        assert {r[0] for r in old.execute("SELECT bucket FROM rate_limits")} == {"before",
-                                                                                 "after"}
+        assert {r[0] for r in old.execute("SELECT bucket FROM rate_limits")} == {"before", "after"}
 
 
 async def test_restore_refuses_a_file_that_is_not_a_backup(
@@ -313,21 +364,29 @@ async def test_restore_refuses_a_file_that_is_not_a_backup(
     assert result.code == 2 and "not a Gondulf database backup" in result.stderr
 
 
-@pytest.mark.parametrize(("tamper", "found"), [
-    ("CREATE TRIGGER leak AFTER INSERT ON tokens BEGIN "
-     "INSERT INTO rate_limits VALUES (new.token_hash, 0, 1); END", "unexpected trigger leak"),
-    ("CREATE VIEW everything AS SELECT * FROM tokens", "unexpected view everything"),
-    ("CREATE TABLE extra (x)", "unexpected table extra"),
-    ("DROP INDEX tokens_me", "missing index tokens_me"),
-    ("ALTER TABLE tokens ADD COLUMN plain_token TEXT", "table tokens differs"),
-    ("INSERT INTO schema_migrations VALUES (9999, 'future', 0)", "migration 9999"),
-    # `_` matches any character in LIKE, and LIKE ignores case: a filter on 'sqlite_%'
-    # would hide these from the comparison
-    ("CREATE TRIGGER sqlitex_skip_the_code AFTER UPDATE OF me ON auth_sessions "
-     "BEGIN UPDATE auth_sessions SET verified_at = 1 WHERE id_hash = NEW.id_hash; END",
-     "unexpected trigger sqlitex_skip_the_code"),
-    ("CREATE VIEW SQLITEX AS SELECT 1", "unexpected view SQLITEX"),
-])
+@pytest.mark.parametrize(
+    ("tamper", "found"),
+    [
+        (
+            "CREATE TRIGGER leak AFTER INSERT ON tokens BEGIN "
+            "INSERT INTO rate_limits VALUES (new.token_hash, 0, 1); END",
+            "unexpected trigger leak",
+        ),
+        ("CREATE VIEW everything AS SELECT * FROM tokens", "unexpected view everything"),
+        ("CREATE TABLE extra (x)", "unexpected table extra"),
+        ("DROP INDEX tokens_me", "missing index tokens_me"),
+        ("ALTER TABLE tokens ADD COLUMN plain_token TEXT", "table tokens differs"),
+        ("INSERT INTO schema_migrations VALUES (9999, 'future', 0)", "migration 9999"),
+        # `_` matches any character in LIKE, and LIKE ignores case: a filter on 'sqlite_%'
+        # would hide these from the comparison
+        (
+            "CREATE TRIGGER sqlitex_skip_the_code AFTER UPDATE OF me ON auth_sessions "
+            "BEGIN UPDATE auth_sessions SET verified_at = 1 WHERE id_hash = NEW.id_hash; END",
+            "unexpected trigger sqlitex_skip_the_code",
+        ),
+        ("CREATE VIEW SQLITEX AS SELECT 1", "unexpected view SQLITEX"),
+    ],
+)
 async def test_restore_accepts_only_the_schema_the_migrations_produce(
     cli: Cli, env: dict[str, str], tmp_path: Path, tamper: str, found: str
 ) -> None:
@@ -350,16 +409,23 @@ async def test_database_backups_and_folders_are_private_whatever_the_umask(
 
     async def run(*args: str) -> None:
         process = await asyncio.create_subprocess_exec(
-            GONDULF, *args, env={**base, **env}, cwd=tmp_path,
-            preexec_fn=lambda: os.umask(0), stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE)
+            GONDULF,
+            *args,
+            env={**base, **env},
+            cwd=tmp_path,
+            preexec_fn=lambda: os.umask(0),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
         _, err = await process.communicate()
         assert process.returncode == 0, err.decode()
 
     await run("migrate")
     await run("backup", str(tmp_path / "copy.db"))
-    modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in (
-        tmp_path / "new", tmp_path / "new" / "data", database, tmp_path / "copy.db")}
+    modes = {
+        path.name: stat.S_IMODE(path.stat().st_mode)
+        for path in (tmp_path / "new", tmp_path / "new" / "data", database, tmp_path / "copy.db")
+    }
     assert modes == {"new": 0o700, "data": 0o700, "gondulf.db": 0o600, "copy.db": 0o600}
     old_umask = os.umask(0)
     try:

@@ -8,8 +8,10 @@ import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "gondulf"
-SQL = re.compile(r"\b(SELECT\s+[\w*(]|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|"
-                 r"CREATE\s+(TABLE|INDEX|TRIGGER|VIEW)|PRAGMA\s+\w+|BEGIN\s+IMMEDIATE)\b")
+SQL = re.compile(
+    r"\b(SELECT\s+[\w*(]|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|"
+    r"CREATE\s+(TABLE|INDEX|TRIGGER|VIEW)|PRAGMA\s+\w+|BEGIN\s+IMMEDIATE)\b"
+)
 LAYERS = ["indieauth", "storage", "services", "web", "cli"]  # each may import only leftwards
 
 
@@ -34,15 +36,17 @@ def layer_of(name: str) -> str | None:
 
 def test_sql_appears_only_in_the_sqlite_storage() -> None:
     allowed = PACKAGE / "storage" / "sqlite"
-    offenders = [str(path.relative_to(PACKAGE)) for path in modules()
-                 if allowed not in path.parents and SQL.search(path.read_text())]
+    offenders = [
+        str(path.relative_to(PACKAGE))
+        for path in modules()
+        if allowed not in path.parents and SQL.search(path.read_text())
+    ]
     assert offenders == []
 
 
 def test_the_protocol_core_imports_nothing_else_of_gondulf() -> None:
     for path in (PACKAGE / "indieauth").rglob("*.py"):
-        others = {name for name in imports_of(path)
-                  if not name.startswith("gondulf.indieauth")}
+        others = {name for name in imports_of(path) if not name.startswith("gondulf.indieauth")}
         assert others == set(), path.name
 
 
@@ -53,8 +57,9 @@ def test_no_layer_imports_a_layer_above_it() -> None:
             continue
         for name in imports_of(path):
             other = layer_of(name)
-            assert other is None or LAYERS.index(other) <= LAYERS.index(own), \
+            assert other is None or LAYERS.index(other) <= LAYERS.index(own), (
                 f"{path.relative_to(PACKAGE)} imports {name}"
+            )
 
 
 def test_services_depend_on_the_storage_interface_not_on_sqlite() -> None:
@@ -62,5 +67,6 @@ def test_services_depend_on_the_storage_interface_not_on_sqlite() -> None:
     for path in (PACKAGE / "services").rglob("*.py"):
         if path == composition_root:
             continue
-        assert not any(name.startswith("gondulf.storage.sqlite") for name in imports_of(path)), \
+        assert not any(name.startswith("gondulf.storage.sqlite") for name in imports_of(path)), (
             path.name
+        )

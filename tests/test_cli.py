@@ -44,6 +44,7 @@ def one_line_error(result: CliResult, *fragments: str) -> None:
 
 # -- the command itself ---------------------------------------------------------------------
 
+
 async def test_version(cli: Cli) -> None:
     result = await cli("--version")
     assert (result.code, result.stdout.strip()) == (0, f"gondulf {__version__}")
@@ -51,7 +52,8 @@ async def test_version(cli: Cli) -> None:
 
 async def test_python_dash_m_runs_the_same_command(tmp_path: Path) -> None:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gondulf", "--version", stdout=asyncio.subprocess.PIPE)
+        sys.executable, "-m", "gondulf", "--version", stdout=asyncio.subprocess.PIPE
+    )
     out, _ = await process.communicate()
     assert process.returncode == 0 and out.decode().strip() == f"gondulf {__version__}"
 
@@ -59,8 +61,14 @@ async def test_python_dash_m_runs_the_same_command(tmp_path: Path) -> None:
 async def test_help_lists_every_command_and_exit_codes(cli: Cli) -> None:
     result = await cli("--help")
     assert result.code == 0
-    for command in ("serve", "check-config", "migrate", "verify-dns", "send-test-email",
-                    "inspect-domain"):
+    for command in (
+        "serve",
+        "check-config",
+        "migrate",
+        "verify-dns",
+        "send-test-email",
+        "inspect-domain",
+    ):
         assert command in result.stdout
     assert "Exit codes" in result.stdout
 
@@ -73,9 +81,12 @@ async def test_unknown_command_is_a_usage_error(cli: Cli) -> None:
 
 # -- check-config ---------------------------------------------------------------------------
 
+
 async def test_check_config_shows_masked_settings(cli: Cli, env: dict[str, str]) -> None:
-    result = await cli("check-config", env={**env, "GONDULF_SMTP_USERNAME": "mailer",
-                                            "GONDULF_SMTP_PASSWORD": "pa55-word-xyz"})
+    result = await cli(
+        "check-config",
+        env={**env, "GONDULF_SMTP_USERNAME": "mailer", "GONDULF_SMTP_PASSWORD": "pa55-word-xyz"},
+    )
     assert result.code == 0, result.stderr
     assert "GONDULF_BASE_URL" in result.stdout and "https://auth.test/" in result.stdout
     assert SECRET not in result.stdout and "pa55-word-xyz" not in result.stdout
@@ -97,11 +108,11 @@ async def test_check_config_warns_when_production_trusts_no_proxy(
 
 
 async def test_check_config_reports_every_problem(cli: Cli) -> None:
-    result = await cli("check-config", env={"GONDULF_SECRET_KEY": "short-secret-value",
-                                            "GONDULF_PORT": "x"})
+    result = await cli(
+        "check-config", env={"GONDULF_SECRET_KEY": "short-secret-value", "GONDULF_PORT": "x"}
+    )
     assert result.code == 3
-    for variable in ("GONDULF_SECRET_KEY", "GONDULF_BASE_URL", "GONDULF_SMTP_HOST",
-                     "GONDULF_PORT"):
+    for variable in ("GONDULF_SECRET_KEY", "GONDULF_BASE_URL", "GONDULF_SMTP_HOST", "GONDULF_PORT"):
         assert f"FAIL {variable}" in result.stdout
     assert "short-secret-value" not in result.stdout
     no_traceback(result)
@@ -113,16 +124,16 @@ async def test_check_config_json(cli: Cli, env: dict[str, str]) -> None:
     data = json.loads(result.stdout)
     assert data["ok"] is False
     assert data["problems"][0]["variable"] == "GONDULF_LOG_LEVEL"
-    assert data["settings"]["GONDULF_SECRET_KEY"] == {"value": "********",
-                                                      "source": "environment"}
+    assert data["settings"]["GONDULF_SECRET_KEY"] == {"value": "********", "source": "environment"}
     assert data["settings"]["GONDULF_PORT"]["source"] == "default"
 
 
 async def test_check_config_reads_dotenv_in_working_directory(
     cli: Cli, env: dict[str, str], tmp_path: Path
 ) -> None:
-    (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in env.items())
-                                   + "GONDULF_PORT=9123\n")
+    (tmp_path / ".env").write_text(
+        "".join(f"{k}={v}\n" for k, v in env.items()) + "GONDULF_PORT=9123\n"
+    )
     result = await cli("check-config", "--json", env={"GONDULF_LOG_LEVEL": "DEBUG"})
     data = json.loads(result.stdout)
     assert result.code == 0 and data["ok"] is True
@@ -137,6 +148,7 @@ async def test_commands_refuse_to_run_with_bad_configuration(cli: Cli) -> None:
 
 
 # -- migrate --------------------------------------------------------------------------------
+
 
 async def test_migrate_applies_then_reports_up_to_date(cli: Cli, env: dict[str, str]) -> None:
     first = await cli("migrate", env=env)
@@ -156,16 +168,19 @@ async def test_migrate_status(cli: Cli, env: dict[str, str]) -> None:
     assert "UTC" in table.stdout and "pending" not in table.stdout
 
 
-async def test_migrate_reports_an_unusable_database(cli: Cli, env: dict[str, str],
-                                                    tmp_path: Path) -> None:
+async def test_migrate_reports_an_unusable_database(
+    cli: Cli, env: dict[str, str], tmp_path: Path
+) -> None:
     (tmp_path / "blocker").write_text("a file, not a folder")
-    result = await cli("migrate", env={**env, "GONDULF_DATABASE_URL":
-                                       f"sqlite:///{tmp_path}/blocker/g.db"})
+    result = await cli(
+        "migrate", env={**env, "GONDULF_DATABASE_URL": f"sqlite:///{tmp_path}/blocker/g.db"}
+    )
     assert result.code == 4
     one_line_error(result, "cannot open the database")
 
 
 # -- verify-dns -----------------------------------------------------------------------------
+
 
 async def test_verify_dns_proven(cli: Cli, env: dict[str, str], dns: RunningDns) -> None:
     dns.zone.add_txt("_gondulf.jane.test", "gondulf-verify-domain")
@@ -174,8 +189,9 @@ async def test_verify_dns_proven(cli: Cli, env: dict[str, str], dns: RunningDns)
     assert "PASS" in result.stdout and "jane.test is proven" in result.stdout
 
 
-async def test_verify_dns_missing_record_shows_the_fix(cli: Cli, env: dict[str, str],
-                                                       dns: RunningDns) -> None:
+async def test_verify_dns_missing_record_shows_the_fix(
+    cli: Cli, env: dict[str, str], dns: RunningDns
+) -> None:
     result = await cli("verify-dns", "jane.test", env=env)
     assert result.code == 1
     assert "_gondulf.jane.test does not exist" in result.stdout
@@ -187,23 +203,35 @@ async def test_verify_dns_json(cli: Cli, env: dict[str, str], dns: RunningDns) -
     result = await cli("verify-dns", "https://Jane.test/", "--json", env=env)
     assert result.code == 1
     assert json.loads(result.stdout) == {
-        "domain": "jane.test", "record": "_gondulf.jane.test", "status": "found",
-        "values": ["something else"], "verified": False,
-        "fix": 'add a TXT record: _gondulf.jane.test. IN TXT "gondulf-verify-domain"'}
+        "domain": "jane.test",
+        "record": "_gondulf.jane.test",
+        "status": "found",
+        "values": ["something else"],
+        "verified": False,
+        "fix": 'add a TXT record: _gondulf.jane.test. IN TXT "gondulf-verify-domain"',
+    }
 
 
-async def test_verify_dns_timeout_is_a_service_failure(cli: Cli, env: dict[str, str],
-                                                       dead_dns_port: int) -> None:
-    result = await cli("verify-dns", "jane.test", env={
-        **env, "GONDULF_DNS_NAMESERVERS": f"127.0.0.1:{dead_dns_port}",
-        "GONDULF_DNS_TIMEOUT": "0.5"})
+async def test_verify_dns_timeout_is_a_service_failure(
+    cli: Cli, env: dict[str, str], dead_dns_port: int
+) -> None:
+    result = await cli(
+        "verify-dns",
+        "jane.test",
+        env={
+            **env,
+            "GONDULF_DNS_NAMESERVERS": f"127.0.0.1:{dead_dns_port}",
+            "GONDULF_DNS_TIMEOUT": "0.5",
+        },
+    )
     assert result.code == 4
     assert "in time" in result.stdout
 
 
 @pytest.mark.parametrize("argument", ["not a domain", "ftp://jane.test/", "jane"])
-async def test_verify_dns_refuses_a_bad_argument(cli: Cli, env: dict[str, str],
-                                                 argument: str) -> None:
+async def test_verify_dns_refuses_a_bad_argument(
+    cli: Cli, env: dict[str, str], argument: str
+) -> None:
     result = await cli("verify-dns", argument, env=env)
     assert result.code == 2
     one_line_error(result, "is not a domain")
@@ -211,14 +239,16 @@ async def test_verify_dns_refuses_a_bad_argument(cli: Cli, env: dict[str, str],
 
 # -- send-test-email ------------------------------------------------------------------------
 
+
 async def test_send_test_email_reports_the_server_answer(cli: Cli, env: dict[str, str]) -> None:
     with running_smtp("plain") as server:
-        result = await cli("send-test-email", "jane@jane.test",
-                           env={**env, "GONDULF_SMTP_PORT": str(server.port)})
+        result = await cli(
+            "send-test-email", "jane@jane.test", env={**env, "GONDULF_SMTP_PORT": str(server.port)}
+        )
         assert result.code == 0, result.stderr
         assert "sent to jane@jane.test" in result.stdout
         assert "the server answered: 2.0.0 Message accepted for delivery" in result.stdout
-        (recipients, message), = server.mailbox.messages
+        ((recipients, message),) = server.mailbox.messages
         assert recipients == ["jane@jane.test"]
         assert message["Subject"] == "Gondulf test message"
 
@@ -227,11 +257,20 @@ async def test_send_test_email_over_starttls_with_login(
     cli: Cli, env: dict[str, str], server_tls: ssl.SSLContext, ca_file: Path
 ) -> None:
     with running_smtp("starttls", server_context=server_tls, login=True) as server:
-        result = await cli("send-test-email", "jane@jane.test", "--json", env={
-            **env, "GONDULF_SMTP_HOST": "localhost", "GONDULF_SMTP_PORT": str(server.port),
-            "GONDULF_SMTP_USE_TLS": "true", "GONDULF_SMTP_USERNAME": "gondulf",
-            "GONDULF_SMTP_PASSWORD": "correct horse battery staple",
-            "SSL_CERT_FILE": str(ca_file)})
+        result = await cli(
+            "send-test-email",
+            "jane@jane.test",
+            "--json",
+            env={
+                **env,
+                "GONDULF_SMTP_HOST": "localhost",
+                "GONDULF_SMTP_PORT": str(server.port),
+                "GONDULF_SMTP_USE_TLS": "true",
+                "GONDULF_SMTP_USERNAME": "gondulf",
+                "GONDULF_SMTP_PASSWORD": "correct horse battery staple",
+                "SSL_CERT_FILE": str(ca_file),
+            },
+        )
         assert result.code == 0, result.stderr
         assert json.loads(result.stdout)["recipient"] == "jane@jane.test"
         assert server.mailbox.sessions_tls == [True]
@@ -239,16 +278,22 @@ async def test_send_test_email_over_starttls_with_login(
 
 async def test_send_test_email_refused_recipient(cli: Cli, env: dict[str, str]) -> None:
     with running_smtp("plain") as server:
-        result = await cli("send-test-email", "nobody@jane.test",
-                           env={**env, "GONDULF_SMTP_PORT": str(server.port)})
+        result = await cli(
+            "send-test-email",
+            "nobody@jane.test",
+            env={**env, "GONDULF_SMTP_PORT": str(server.port)},
+        )
     assert result.code == 4
     one_line_error(result, "refused the recipient nobody@jane.test")
 
 
 async def test_send_test_email_timeout(cli: Cli, env: dict[str, str]) -> None:
     with silent_tcp_port() as port:
-        result = await cli("send-test-email", "jane@jane.test", env={
-            **env, "GONDULF_SMTP_PORT": str(port), "GONDULF_SMTP_TIMEOUT": "0.5"})
+        result = await cli(
+            "send-test-email",
+            "jane@jane.test",
+            env={**env, "GONDULF_SMTP_PORT": str(port), "GONDULF_SMTP_TIMEOUT": "0.5"},
+        )
     assert result.code == 4
     one_line_error(result, "did not answer within 0.5 s")
 
@@ -262,14 +307,18 @@ async def test_send_test_email_refuses_a_bad_address(cli: Cli, env: dict[str, st
 async def test_send_test_email_in_development_mode_writes_to_the_log(
     cli: Cli, env: dict[str, str]
 ) -> None:
-    result = await cli("send-test-email", "jane@jane.test",
-                       env={**env, "GONDULF_DEBUG": "true", "GONDULF_SMTP_HOST": ""})
+    result = await cli(
+        "send-test-email",
+        "jane@jane.test",
+        env={**env, "GONDULF_DEBUG": "true", "GONDULF_SMTP_HOST": ""},
+    )
     assert result.code == 0
     assert "written to the log" in result.stdout
     assert "Gondulf test message" in result.stderr
 
 
 # -- inspect-domain -------------------------------------------------------------------------
+
 
 def homepage_html(issuer: str) -> str:
     return f"""<html><head>
@@ -285,8 +334,9 @@ def dev_env(env: dict[str, str]) -> dict[str, str]:
     return {**env, "GONDULF_DEBUG": "true"}
 
 
-async def test_inspect_domain_all_pass(cli: Cli, dev_env: dict[str, str], dns: RunningDns,
-                                       sites: Callable[..., Site]) -> None:
+async def test_inspect_domain_all_pass(
+    cli: Cli, dev_env: dict[str, str], dns: RunningDns, sites: Callable[..., Site]
+) -> None:
     dns.zone.add_txt("_gondulf.jane.test", "gondulf-verify-domain")
     dns.zone.add_a("jane.test")
     site = await sites("jane.test").route("/", html(homepage_html("https://auth.test/"))).start()
@@ -298,34 +348,44 @@ async def test_inspect_domain_all_pass(cli: Cli, dev_env: dict[str, str], dns: R
     assert "Ready to sign in." in result.stdout
 
 
-async def test_inspect_domain_shows_each_fix(cli: Cli, dev_env: dict[str, str],
-                                             dns: RunningDns,
-                                             sites: Callable[..., Site]) -> None:
+async def test_inspect_domain_shows_each_fix(
+    cli: Cli, dev_env: dict[str, str], dns: RunningDns, sites: Callable[..., Site]
+) -> None:
     dns.zone.add_a("jane.test")
-    page = ('<link rel="authorization_endpoint" href="https://elsewhere.test/auth">'
-            "<p>Jane's page</p>")
+    page = (
+        '<link rel="authorization_endpoint" href="https://elsewhere.test/auth"><p>Jane\'s page</p>'
+    )
     site = await sites("jane.test").route("/", html(page)).start()
     result = await cli("inspect-domain", site.url(), "--json", env=dev_env)
     assert result.code == 1
     report = json.loads(result.stdout)
     checks = {c["name"]: c for c in report["checks"]}
     assert report["ok"] is False and report["domain"] == "jane.test"
-    assert checks["DNS TXT record"]["fix"] == \
-        'add a TXT record: _gondulf.jane.test. IN TXT "gondulf-verify-domain"'
+    assert (
+        checks["DNS TXT record"]["fix"]
+        == 'add a TXT record: _gondulf.jane.test. IN TXT "gondulf-verify-domain"'
+    )
     assert checks["homepage"]["status"] == "pass"
     assert checks["rel=me email"]["fix"] == 'add <link rel="me" href="mailto:you@jane.test">'
     assert checks["rel=indieauth-metadata"]["fix"] == (
         'add <link rel="indieauth-metadata" '
-        'href="https://auth.test/.well-known/oauth-authorization-server">')
-    assert "points elsewhere: https://elsewhere.test/auth" in \
-        checks["rel=authorization_endpoint (older clients)"]["detail"]
+        'href="https://auth.test/.well-known/oauth-authorization-server">'
+    )
+    assert (
+        "points elsewhere: https://elsewhere.test/auth"
+        in checks["rel=authorization_endpoint (older clients)"]["detail"]
+    )
     assert checks["rel=token_endpoint (older clients)"]["status"] == "fail"
 
 
 @pytest.mark.parametrize(("status", "verdict"), [(302, "fail"), (301, "info")])
 async def test_inspect_domain_judges_a_redirect_to_another_site_like_a_sign_in(
-    cli: Cli, dev_env: dict[str, str], dns: RunningDns, sites: Callable[..., Site],
-    status: int, verdict: str
+    cli: Cli,
+    dev_env: dict[str, str],
+    dns: RunningDns,
+    sites: Callable[..., Site],
+    status: int,
+    verdict: str,
 ) -> None:
     dns.zone.add_a("jane.test")
     dns.zone.add_a("other.test")
@@ -336,8 +396,9 @@ async def test_inspect_domain_judges_a_redirect_to_another_site_like_a_sign_in(
     assert checks["homepage"]["status"] == verdict
 
 
-async def test_inspect_domain_unreachable_homepage(cli: Cli, dev_env: dict[str, str],
-                                                   dns: RunningDns) -> None:
+async def test_inspect_domain_unreachable_homepage(
+    cli: Cli, dev_env: dict[str, str], dns: RunningDns
+) -> None:
     dns.zone.add_a("jane.test")
     result = await cli("inspect-domain", f"http://jane.test:{free_port()}/", env=dev_env)
     assert result.code == 1
@@ -351,8 +412,9 @@ async def test_inspect_domain_shows_what_the_database_knows(
     settings = load_settings(dev_env, env_file=None)
     db = await Database.open(settings.database_path)
     await apply_migrations(db)
-    proof = DomainProof("jane.test", TxtResult("_gondulf.jane.test", LookupStatus.FOUND,
-                                               ("gondulf-verify-domain",)))
+    proof = DomainProof(
+        "jane.test", TxtResult("_gondulf.jane.test", LookupStatus.FOUND, ("gondulf-verify-domain",))
+    )
     domains = DomainService(SQLiteStore(db).domains, DnsService(build_resolver(())))
     await domains.record_check(proof, now=1_700_000_000)
     await db.close()
@@ -367,6 +429,7 @@ async def test_inspect_domain_production_needs_https(cli: Cli, env: dict[str, st
 
 
 # -- serve ----------------------------------------------------------------------------------
+
 
 async def wait_for_health(port: int, timeout: float = 15) -> aiohttp.ClientResponse:
     async with aiohttp.ClientSession() as session:
@@ -384,8 +447,16 @@ async def test_serve_dev_needs_no_configuration_and_stops_on_sigterm(tmp_path: P
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GONDULF_")}
     process = await asyncio.create_subprocess_exec(
-        GONDULF, "serve", "--dev", "--port", str(port), cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        GONDULF,
+        "serve",
+        "--dev",
+        "--port",
+        str(port),
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         response = await wait_for_health(port)
         assert response.status == 200
@@ -404,9 +475,17 @@ async def test_serve_stops_on_sigint_and_logs_json(env: dict[str, str], tmp_path
     port = free_port()
     base = {k: v for k, v in os.environ.items() if not k.startswith("GONDULF_")}
     process = await asyncio.create_subprocess_exec(
-        GONDULF, "serve", "--host", "127.0.0.1", "--port", str(port), cwd=tmp_path,
+        GONDULF,
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        cwd=tmp_path,
         env={**base, **env, "GONDULF_LOG_FORMAT": "json"},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         await wait_for_health(port)
     finally:
@@ -432,10 +511,13 @@ async def test_serve_on_a_busy_port_fails_in_one_line(cli: Cli, env: dict[str, s
 
 
 async def test_help_does_not_import_the_server_stack() -> None:
-    code = ("import sys, gondulf.cli.main; "
-            "print(','.join(m for m in ('aiohttp', 'aiosqlite', 'dns', 'aiosmtplib', 'mf2py', "
-            "'jinja2') if m in sys.modules))")
-    process = await asyncio.create_subprocess_exec(sys.executable, "-c", code,
-                                                   stdout=asyncio.subprocess.PIPE)
+    code = (
+        "import sys, gondulf.cli.main; "
+        "print(','.join(m for m in ('aiohttp', 'aiosqlite', 'dns', 'aiosmtplib', 'mf2py', "
+        "'jinja2') if m in sys.modules))"
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", code, stdout=asyncio.subprocess.PIPE
+    )
     out, _ = await process.communicate()
     assert out.decode().strip() == ""

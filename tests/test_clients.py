@@ -69,8 +69,9 @@ async def test_json_metadata_with_a_secret_is_refused(
         await clients.get(site.url("/"))
 
 
-async def test_errors_are_not_cached(clients: ClientInfoService,
-                                     sites: Callable[..., Site]) -> None:
+async def test_errors_are_not_cached(
+    clients: ClientInfoService, sites: Callable[..., Site]
+) -> None:
     site = sites("app.test")
     site.route("/", unavailable)
     await site.start()
@@ -84,9 +85,17 @@ async def unavailable(request: web.Request) -> web.Response:
     return web.Response(status=503, text="down", headers={"Cache-Control": "max-age=600"})
 
 
-@pytest.mark.parametrize(("header", "seconds"), [
-    ("max-age=600", 600), ("public, max-age=60", 60), ("max-age=999999", 86400),
-    ("no-store", 0), ("no-cache, max-age=60", 0), ("private, max-age=60", 0), ("", 0),
-])
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("max-age=600", 600),
+        ("public, max-age=60", 60),
+        ("max-age=999999", 86400),
+        ("no-store", 0),
+        ("no-cache, max-age=60", 0),
+        ("private, max-age=60", 0),
+        ("", 0),
+    ],
+)
 def test_cache_seconds_follow_cache_control(header: str, seconds: int) -> None:
     assert cache_seconds(header) == seconds

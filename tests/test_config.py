@@ -123,8 +123,13 @@ def test_each_bad_value_is_named_with_its_fix(variable: str, value: str, expecte
 
 def test_required_settings_are_reported_all_at_once() -> None:
     problems = problems_of({"GONDULF_PORT": "x", "GONDULF_LOG_LEVEL": "LOUD"})
-    assert set(problems) == {"GONDULF_SECRET_KEY", "GONDULF_BASE_URL", "GONDULF_SMTP_HOST",
-                             "GONDULF_PORT", "GONDULF_LOG_LEVEL"}
+    assert set(problems) == {
+        "GONDULF_SECRET_KEY",
+        "GONDULF_BASE_URL",
+        "GONDULF_SMTP_HOST",
+        "GONDULF_PORT",
+        "GONDULF_LOG_LEVEL",
+    }
     assert "is not set" in problems["GONDULF_SECRET_KEY"]
     assert "is not set" in problems["GONDULF_BASE_URL"]
 
@@ -166,16 +171,23 @@ def test_other_variables_are_ignored() -> None:
 
 
 def test_base_url_is_normalised_to_end_in_slash_with_lowercase_host() -> None:
-    assert normalise_issuer("https://Auth.Example.COM", allow_http=False) == \
-        "https://auth.example.com/"
-    assert normalise_issuer("https://example.com/auth", allow_http=False) == \
-        "https://example.com/auth/"
-    assert normalise_issuer("https://example.com:8443/", allow_http=False) == \
-        "https://example.com:8443/"
+    assert (
+        normalise_issuer("https://Auth.Example.COM", allow_http=False)
+        == "https://auth.example.com/"
+    )
+    assert (
+        normalise_issuer("https://example.com/auth", allow_http=False)
+        == "https://example.com/auth/"
+    )
+    assert (
+        normalise_issuer("https://example.com:8443/", allow_http=False)
+        == "https://example.com:8443/"
+    )
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:8000/", "http://localhost:8000",
-                                 "http://[::1]:8000/"])
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8000/", "http://localhost:8000", "http://[::1]:8000/"]
+)
 def test_http_base_url_is_allowed_on_loopback(url: str) -> None:
     assert load(GONDULF_BASE_URL=url).base_url.startswith("http://")
 
@@ -194,7 +206,10 @@ def test_smtp_host_is_optional_in_debug_mode() -> None:
 def test_nameserver_list_forms() -> None:
     assert parse_nameservers("") == ()
     assert parse_nameservers("1.1.1.1,, [2001:db8::1]:5353 , ::1") == (
-        Nameserver("1.1.1.1"), Nameserver("2001:db8::1", 5353), Nameserver("::1"))
+        Nameserver("1.1.1.1"),
+        Nameserver("2001:db8::1", 5353),
+        Nameserver("::1"),
+    )
     assert str(Nameserver("::1", 5353)) == "[::1]:5353"
     assert str(Nameserver("127.0.0.1", 5353)) == "127.0.0.1:5353"
 
@@ -232,8 +247,9 @@ def test_dev_mode_needs_no_configuration(tmp_path: Path) -> None:
 
 def test_dev_mode_base_url_follows_host_and_port(tmp_path: Path) -> None:
     env = {"GONDULF_DATABASE_URL": f"sqlite:///{tmp_path}/g.db"}
-    settings = load_settings(env, env_file=None, dev=True,
-                             overrides={"GONDULF_HOST": "0.0.0.0", "GONDULF_PORT": "8123"})
+    settings = load_settings(
+        env, env_file=None, dev=True, overrides={"GONDULF_HOST": "0.0.0.0", "GONDULF_PORT": "8123"}
+    )
     assert settings.base_url == "http://127.0.0.1:8123/"
     settings = load_settings(env, env_file=None, dev=True, overrides={"GONDULF_HOST": "::1"})
     assert settings.base_url == "http://[::1]:8000/"

@@ -44,8 +44,10 @@ def test_rel_me_mailto_addresses_are_found_once_in_order() -> None:
 
 def test_endpoints_are_found_and_resolved() -> None:
     page = parse_homepage(PAGE, "https://jane.test/", {})
-    assert page.endpoint("indieauth-metadata") == \
-        "https://auth.test/.well-known/oauth-authorization-server"
+    assert (
+        page.endpoint("indieauth-metadata")
+        == "https://auth.test/.well-known/oauth-authorization-server"
+    )
     assert page.endpoint("authorization_endpoint") == "https://auth.test/authorize"
     assert page.endpoint("token_endpoint") == "https://jane.test/token"
 
@@ -58,8 +60,9 @@ def test_link_header_wins_over_html() -> None:
 
 
 def test_rel_me_mailto_in_link_header_counts() -> None:
-    page = parse_homepage("<p>no links</p>", "https://jane.test/",
-                          {"me": ["mailto:jane@jane.test"]})
+    page = parse_homepage(
+        "<p>no links</p>", "https://jane.test/", {"me": ["mailto:jane@jane.test"]}
+    )
     assert page.emails == ("jane@jane.test",)
 
 
@@ -72,8 +75,10 @@ def test_representative_hcard() -> None:
 
 
 def test_hcard_matching_the_page_url_is_preferred() -> None:
-    doc = ('<div class="h-card"><a class="p-name u-url" href="https://friend.test/">Friend</a>'
-           '</div><div class="h-card"><a class="p-name u-url" href="/">Me</a></div>')
+    doc = (
+        '<div class="h-card"><a class="p-name u-url" href="https://friend.test/">Friend</a>'
+        '</div><div class="h-card"><a class="p-name u-url" href="/">Me</a></div>'
+    )
     page = parse_homepage(doc, "https://jane.test/", {})
     assert page.hcard is not None and page.hcard.name == "Me"
 
@@ -83,14 +88,17 @@ def test_page_without_anything() -> None:
     assert (page.emails, page.endpoints, page.hcard) == ((), {}, None)
 
 
-@pytest.mark.parametrize(("href", "expected"), [
-    ("mailto:jane@jane.test", "jane@jane.test"),
-    ("MAILTO:jane%40jane.test", "jane@jane.test"),
-    ("mailto:jane@jane.test?subject=x", "jane@jane.test"),
-    ("mailto:a@b.test,c@d.test", None),
-    ("https://jane.test/", None),
-    ("mailto:", None),
-])
+@pytest.mark.parametrize(
+    ("href", "expected"),
+    [
+        ("mailto:jane@jane.test", "jane@jane.test"),
+        ("MAILTO:jane%40jane.test", "jane@jane.test"),
+        ("mailto:jane@jane.test?subject=x", "jane@jane.test"),
+        ("mailto:a@b.test,c@d.test", None),
+        ("https://jane.test/", None),
+        ("mailto:", None),
+    ],
+)
 def test_mailto_address(href: str, expected: str | None) -> None:
     assert mailto_address(href) == expected
 

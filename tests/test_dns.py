@@ -92,7 +92,9 @@ async def test_addresses_returns_a_and_aaaa(dns: RunningDns) -> None:
 def test_configured_nameservers_keep_their_ports() -> None:
     resolver = build_resolver((Nameserver("127.0.0.1", 5353), Nameserver("::1")))
     assert [(ns.address, ns.port) for ns in resolver.nameservers] == [  # type: ignore[attr-defined]
-        ("127.0.0.1", 5353), ("::1", 53)]
+        ("127.0.0.1", 5353),
+        ("::1", 53),
+    ]
 
 
 def test_system_resolver_is_used_when_configured(tmp_path: Path) -> None:
@@ -103,8 +105,9 @@ def test_system_resolver_is_used_when_configured(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("content", [None, "# no nameserver line\n"])
-def test_system_without_resolver_falls_back_to_public_ones(tmp_path: Path,
-                                                           content: str | None) -> None:
+def test_system_without_resolver_falls_back_to_public_ones(
+    tmp_path: Path, content: str | None
+) -> None:
     conf = tmp_path / "resolv.conf"
     if content is not None:
         conf.write_text(content)
@@ -137,8 +140,7 @@ async def test_domain_check_is_remembered_for_a_day(dns: RunningDns, db: Databas
 
 
 async def test_dns_outage_is_not_recorded(dead_dns_port: int, db: Database) -> None:
-    resolver = DnsService(build_resolver((Nameserver("127.0.0.1", dead_dns_port),),
-                                         lifetime=0.3))
+    resolver = DnsService(build_resolver((Nameserver("127.0.0.1", dead_dns_port),), lifetime=0.3))
     domains = DomainService(SQLiteStore(db).domains, resolver)
     verified, proof = await domains.check("jane.test")
     assert not verified and proof is not None and proof.lookup_failed

@@ -45,13 +45,18 @@ def test_quick_start_is_two_lines_and_ci_runs_the_test_line() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     pattern = re.search(r'grep -m1 -E "(.*?)" README.md', ci)
     assert pattern is not None
-    assert [line for line in README.splitlines() if re.search(pattern.group(1), line)] == \
-        [test_line]
+    assert [line for line in README.splitlines() if re.search(pattern.group(1), line)] == [
+        test_line
+    ]
 
 
 def test_generated_man_pages_completions_and_env_example_are_current() -> None:
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "generate_docs.py"),
-                             "--check"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "generate_docs.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

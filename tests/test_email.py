@@ -20,17 +20,35 @@ from gondulf.services.email import (
 )
 
 
-def smtp_settings(port: int, *, use_tls: bool = False, login: bool = False,
-                  password: str = PASSWORD, timeout: float = 5) -> SmtpSettings:
-    return SmtpSettings(host="localhost", port=port, username=USERNAME if login else "",
-                        password=password if login else "", from_address="gondulf@auth.test",
-                        use_tls=use_tls, timeout=timeout)
+def smtp_settings(
+    port: int,
+    *,
+    use_tls: bool = False,
+    login: bool = False,
+    password: str = PASSWORD,
+    timeout: float = 5,
+) -> SmtpSettings:
+    return SmtpSettings(
+        host="localhost",
+        port=port,
+        username=USERNAME if login else "",
+        password=password if login else "",
+        from_address="gondulf@auth.test",
+        use_tls=use_tls,
+        timeout=timeout,
+    )
 
 
 def sign_in_code(to: str = "jane@jane.test"):  # type: ignore[no-untyped-def]
-    return code_message(sender="gondulf@auth.test", recipient=to, code="123456",
-                        me="https://jane.test/", issuer="https://auth.test/", minutes=10,
-                        client="Quill <script>")
+    return code_message(
+        sender="gondulf@auth.test",
+        recipient=to,
+        code="123456",
+        me="https://jane.test/",
+        issuer="https://auth.test/",
+        minutes=10,
+        client="Quill <script>",
+    )
 
 
 @pytest.fixture
@@ -43,7 +61,7 @@ async def test_plain_smtp_delivers_a_complete_message(plain: RunningSmtp) -> Non
     sender = EmailSender(smtp_settings(plain.port), debug=False)
     result = await sender.send(sign_in_code())
     assert "250" in result.response or "accepted" in result.response.lower()
-    (recipients, message), = plain.mailbox.messages
+    ((recipients, message),) = plain.mailbox.messages
     assert recipients == ["jane@jane.test"]
     for header in ("From", "To", "Subject", "Date", "Message-ID"):
         assert message[header], header
@@ -64,8 +82,9 @@ async def test_starttls_is_used_when_the_server_requires_it(
     server_tls: ssl.SSLContext, client_tls: ssl.SSLContext
 ) -> None:
     with running_smtp("starttls", server_context=server_tls) as server:
-        sender = EmailSender(smtp_settings(server.port, use_tls=True), debug=False,
-                             tls_context=client_tls)
+        sender = EmailSender(
+            smtp_settings(server.port, use_tls=True), debug=False, tls_context=client_tls
+        )
         await sender.send(sign_in_code())
         assert server.mailbox.sessions_tls == [True]
 
@@ -110,8 +129,11 @@ async def test_login_succeeds_with_the_right_password(
     server_tls: ssl.SSLContext, client_tls: ssl.SSLContext
 ) -> None:
     with running_smtp("starttls", server_context=server_tls, login=True) as server:
-        sender = EmailSender(smtp_settings(server.port, use_tls=True, login=True),
-                             debug=False, tls_context=client_tls)
+        sender = EmailSender(
+            smtp_settings(server.port, use_tls=True, login=True),
+            debug=False,
+            tls_context=client_tls,
+        )
         await sender.send(sign_in_code())
         assert len(server.mailbox.messages) == 1
 
@@ -120,9 +142,11 @@ async def test_wrong_password_is_an_authentication_error(
     server_tls: ssl.SSLContext, client_tls: ssl.SSLContext
 ) -> None:
     with running_smtp("starttls", server_context=server_tls, login=True) as server:
-        sender = EmailSender(smtp_settings(server.port, use_tls=True, login=True,
-                                           password="wrong-password"),
-                             debug=False, tls_context=client_tls)
+        sender = EmailSender(
+            smtp_settings(server.port, use_tls=True, login=True, password="wrong-password"),
+            debug=False,
+            tls_context=client_tls,
+        )
         with pytest.raises(EmailError, match="refused the login") as caught:
             await sender.send(sign_in_code())
         assert "wrong-password" not in str(caught.value)
@@ -178,14 +202,17 @@ def test_header_injection_is_refused() -> None:
         build_message("gondulf@auth.test", "jane@jane.test\r\nBcc: evil@evil.test", "s", "t")
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("Jane@Example.COM", "Jane@example.com"),
-    ("jane@example", None),
-    ("jane", None),
-    ("@example.com", None),
-    ("a b@example.com", None),
-    ("jane@example.com,evil@evil.test", None),
-    ("<jane@example.com>", None),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Jane@Example.COM", "Jane@example.com"),
+        ("jane@example", None),
+        ("jane", None),
+        ("@example.com", None),
+        ("a b@example.com", None),
+        ("jane@example.com,evil@evil.test", None),
+        ("<jane@example.com>", None),
+    ],
+)
 def test_parse_address(text: str, expected: str | None) -> None:
     assert parse_address(text) == expected

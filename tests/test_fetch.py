@@ -62,71 +62,121 @@ async def fetchers(dns: RunningDns) -> AsyncIterator[FetcherFactory]:
         await fetcher.close()
 
 
-async def homepage(sites: Callable[..., Site], dns: RunningDns, host: str = "jane.test",
-                   **kwargs: Any) -> Site:
+async def homepage(
+    sites: Callable[..., Site], dns: RunningDns, host: str = "jane.test", **kwargs: Any
+) -> Site:
     dns.zone.add_a(host, "127.0.0.1")
     return await sites(host, **kwargs).route("/", html("<p>hello</p>")).start()
 
 
 # -- addresses ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("address", [
-    # IPv4 special-purpose blocks
-    "127.0.0.1", "10.0.0.1", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1",
-    "0.0.0.0", "255.255.255.255", "224.0.0.1", "240.0.0.1", "192.0.0.9", "192.0.2.1",
-    "198.18.0.1", "198.51.100.1", "203.0.113.1", "192.88.99.1", "192.31.196.1",
-    # IPv6 outside global unicast
-    "::1", "::", "fe80::1", "fc00::1", "fd00::1", "fec0::1", "ff02::1", "100::1",
-    # IPv6 forms embedding a private IPv4 address
-    "::ffff:127.0.0.1", "::ffff:10.0.0.1",  # IPv4-mapped
-    "::7f00:1", "::a00:1", "::169.254.169.254",  # IPv4-compatible (deprecated)
-    "::ffff:0:7f00:1", "::ffff:0:a9fe:a9fe",  # IPv4-translated (SIIT)
-    "64:ff9b::a00:1", "64:ff9b::7f00:1",  # NAT64 well-known prefix
-    "64:ff9b:1::a00:1", "64:ff9b:1:7f00:1::",  # local-use NAT64 (embedding varies)
-    "2002:7f00:1::", "2002:a00:1::1", "2002:a9fe:a9fe::",  # 6to4
-    "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo (client 127.0.0.1, obfuscated)
-    "2001::1", "2001:10::1", "2001:db8::1", "3fff::1",  # IETF, ORCHID, documentation
-])
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        # IPv4 special-purpose blocks
+        "127.0.0.1",
+        "10.0.0.1",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "255.255.255.255",
+        "224.0.0.1",
+        "240.0.0.1",
+        "192.0.0.9",
+        "192.0.2.1",
+        "198.18.0.1",
+        "198.51.100.1",
+        "203.0.113.1",
+        "192.88.99.1",
+        "192.31.196.1",
+        # IPv6 outside global unicast
+        "::1",
+        "::",
+        "fe80::1",
+        "fc00::1",
+        "fd00::1",
+        "fec0::1",
+        "ff02::1",
+        "100::1",
+        # IPv6 forms embedding a private IPv4 address
+        "::ffff:127.0.0.1",
+        "::ffff:10.0.0.1",  # IPv4-mapped
+        "::7f00:1",
+        "::a00:1",
+        "::169.254.169.254",  # IPv4-compatible (deprecated)
+        "::ffff:0:7f00:1",
+        "::ffff:0:a9fe:a9fe",  # IPv4-translated (SIIT)
+        "64:ff9b::a00:1",
+        "64:ff9b::7f00:1",  # NAT64 well-known prefix
+        "64:ff9b:1::a00:1",
+        "64:ff9b:1:7f00:1::",  # local-use NAT64 (embedding varies)
+        "2002:7f00:1::",
+        "2002:a00:1::1",
+        "2002:a9fe:a9fe::",  # 6to4
+        "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo (client 127.0.0.1, obfuscated)
+        "2001::1",
+        "2001:10::1",
+        "2001:db8::1",
+        "3fff::1",  # IETF, ORCHID, documentation
+    ],
+)
 def test_non_global_addresses_are_refused(address: str) -> None:
     assert not is_public_address(ipaddress.ip_address(address))
 
 
-@pytest.mark.parametrize("address", [
-    "93.184.216.34", "8.8.8.8", "2606:4700::1111", "2a00:1450:4001::200e",
-    "::ffff:93.184.216.34", "64:ff9b::808:808", "2002:808:808::1",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "93.184.216.34",
+        "8.8.8.8",
+        "2606:4700::1111",
+        "2a00:1450:4001::200e",
+        "::ffff:93.184.216.34",
+        "64:ff9b::808:808",
+        "2002:808:808::1",
+    ],
+)
 def test_global_addresses_are_allowed(address: str) -> None:
     assert is_public_address(ipaddress.ip_address(address))
 
 
 @given(st.ip_addresses(v=4))
-def test_every_ipv4_embedding_is_judged_like_the_ipv4_address(
-    ip: ipaddress.IPv4Address
-) -> None:
+def test_every_ipv4_embedding_is_judged_like_the_ipv4_address(ip: ipaddress.IPv4Address) -> None:
     value = int(ip)
-    for embedded in (int(ipaddress.IPv6Address("::ffff:0:0")) | value,  # mapped
-                     value,  # compatible
-                     int(ipaddress.IPv6Address("::ffff:0:0:0")) | value,  # translated
-                     int(ipaddress.IPv6Address("64:ff9b::")) | value,  # NAT64
-                     int(ipaddress.IPv6Address("2002::")) | (value << 80)):  # 6to4
+    for embedded in (
+        int(ipaddress.IPv6Address("::ffff:0:0")) | value,  # mapped
+        value,  # compatible
+        int(ipaddress.IPv6Address("::ffff:0:0:0")) | value,  # translated
+        int(ipaddress.IPv6Address("64:ff9b::")) | value,  # NAT64
+        int(ipaddress.IPv6Address("2002::")) | (value << 80),
+    ):  # 6to4
         assert is_public_address(ipaddress.IPv6Address(embedded)) == is_public_address(ip)
 
 
 @given(st.ip_addresses(v=6))
 def test_an_allowed_ipv6_address_is_global_unicast_or_embeds_a_public_ipv4(
-    ip: ipaddress.IPv6Address
+    ip: ipaddress.IPv6Address,
 ) -> None:
     if is_public_address(ip):
         embedded = embedded_ipv4(ip)
         assert ip in ipaddress.ip_network("2000::/3") or (
-            embedded is not None and is_public_address(embedded))
+            embedded is not None and is_public_address(embedded)
+        )
 
 
 # -- SSRF paths -----------------------------------------------------------------------------
 
+
 async def test_name_resolving_to_loopback_is_refused(
-    fetchers: FetcherFactory, sites: Callable[..., Site], dns: RunningDns,
-    client_tls: ssl.SSLContext, server_tls: ssl.SSLContext,
+    fetchers: FetcherFactory,
+    sites: Callable[..., Site],
+    dns: RunningDns,
+    client_tls: ssl.SSLContext,
+    server_tls: ssl.SSLContext,
 ) -> None:
     site = await homepage(sites, dns, ssl_context=server_tls)
     fetcher = await fetchers(FetchPolicy.production(), client_tls)
@@ -135,8 +185,9 @@ async def test_name_resolving_to_loopback_is_refused(
     assert site.hits == []
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "[::ffff:127.0.0.1]", "[::1]", "0.0.0.0",
-                                  "[::ffff:7f00:1]"])
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1", "[::ffff:127.0.0.1]", "[::1]", "0.0.0.0", "[::ffff:7f00:1]"]
+)
 async def test_ip_literal_hosts_are_refused(
     fetchers: FetcherFactory, sites: Callable[..., Site], host: str
 ) -> None:
@@ -193,8 +244,9 @@ async def test_localhost_is_loopback_without_asking_dns(
     assert dns.zone.queries == []
 
 
-@pytest.mark.parametrize("url", ["http://jane.test/", "ftp://jane.test/", "file:///etc/passwd",
-                                 "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "url", ["http://jane.test/", "ftp://jane.test/", "file:///etc/passwd", "javascript:alert(1)"]
+)
 async def test_production_fetches_only_https(fetchers: FetcherFactory, url: str) -> None:
     fetcher = await fetchers(FetchPolicy.production())
     with pytest.raises(SchemeNotAllowed):
@@ -202,8 +254,11 @@ async def test_production_fetches_only_https(fetchers: FetcherFactory, url: str)
 
 
 async def test_https_redirect_to_http_is_refused_in_production(
-    fetchers: FetcherFactory, sites: Callable[..., Site], dns: RunningDns,
-    client_tls: ssl.SSLContext, server_tls: ssl.SSLContext,
+    fetchers: FetcherFactory,
+    sites: Callable[..., Site],
+    dns: RunningDns,
+    client_tls: ssl.SSLContext,
+    server_tls: ssl.SSLContext,
 ) -> None:
     dns.zone.add_a("jane.test")
     site = sites("jane.test", ssl_context=server_tls)
@@ -214,8 +269,11 @@ async def test_https_redirect_to_http_is_refused_in_production(
 
 
 async def test_https_fetch_verifies_the_certificate(
-    fetchers: FetcherFactory, sites: Callable[..., Site], dns: RunningDns,
-    client_tls: ssl.SSLContext, server_tls: ssl.SSLContext,
+    fetchers: FetcherFactory,
+    sites: Callable[..., Site],
+    dns: RunningDns,
+    client_tls: ssl.SSLContext,
+    server_tls: ssl.SSLContext,
 ) -> None:
     site = await homepage(sites, dns, ssl_context=server_tls)
     trusting = await fetchers(FetchPolicy(address_allowed=only_test_host), client_tls)
@@ -226,8 +284,9 @@ async def test_https_fetch_verifies_the_certificate(
         await untrusting.get(site.url())
 
 
-@pytest.mark.parametrize("url", ["https://user:pw@jane.test/", "/relative", "https:///nohost",
-                                 "http://[::1"])
+@pytest.mark.parametrize(
+    "url", ["https://user:pw@jane.test/", "/relative", "https:///nohost", "http://[::1"]
+)
 async def test_malformed_urls_are_refused(fetchers: FetcherFactory, url: str) -> None:
     fetcher = await fetchers(FetchPolicy.development())
     with pytest.raises(InvalidFetchURL):
@@ -235,6 +294,7 @@ async def test_malformed_urls_are_refused(fetchers: FetcherFactory, url: str) ->
 
 
 # -- development mode -----------------------------------------------------------------------
+
 
 async def test_development_mode_fetches_loopback_and_follows_redirects(
     fetchers: FetcherFactory, sites: Callable[..., Site], dns: RunningDns
@@ -252,8 +312,10 @@ async def test_development_mode_fetches_loopback_and_follows_redirects(
 
 # -- limits ---------------------------------------------------------------------------------
 
-async def test_redirect_limit(fetchers: FetcherFactory, sites: Callable[..., Site],
-                              dns: RunningDns) -> None:
+
+async def test_redirect_limit(
+    fetchers: FetcherFactory, sites: Callable[..., Site], dns: RunningDns
+) -> None:
     dns.zone.add_a("jane.test")
     site = await sites("jane.test").route("/", redirect("/")).start()
     fetcher = await fetchers(FetchPolicy.development(max_redirects=3))
@@ -310,8 +372,9 @@ async def test_compressed_bomb_is_limited_after_decompression(
     bomb = gzip.compress(b"\0" * 2_000_000)
 
     async def handler(request: web.Request) -> web.Response:
-        return web.Response(body=bomb, headers={"Content-Encoding": "gzip",
-                                                "Content-Type": "text/html"})
+        return web.Response(
+            body=bomb, headers={"Content-Encoding": "gzip", "Content-Type": "text/html"}
+        )
 
     dns.zone.add_a("jane.test")
     site = await sites("jane.test").route("/", handler).start()
@@ -321,8 +384,9 @@ async def test_compressed_bomb_is_limited_after_decompression(
         await fetcher.get(site.url())
 
 
-async def test_slow_server_times_out(fetchers: FetcherFactory, sites: Callable[..., Site],
-                                     dns: RunningDns) -> None:
+async def test_slow_server_times_out(
+    fetchers: FetcherFactory, sites: Callable[..., Site], dns: RunningDns
+) -> None:
     async def slow(request: web.Request) -> web.Response:
         await asyncio.sleep(5)
         return web.Response(text="late")
@@ -352,8 +416,9 @@ async def test_unknown_name_is_a_connection_error(fetchers: FetcherFactory) -> N
         await fetcher.get("http://absent.test/")
 
 
-async def test_error_status_is_reported(fetchers: FetcherFactory, sites: Callable[..., Site],
-                                        dns: RunningDns) -> None:
+async def test_error_status_is_reported(
+    fetchers: FetcherFactory, sites: Callable[..., Site], dns: RunningDns
+) -> None:
     dns.zone.add_a("jane.test")
     site = await sites("jane.test").route("/", html("gone", status=410)).start()
     fetcher = await fetchers(FetchPolicy.development())
@@ -364,8 +429,9 @@ async def test_error_status_is_reported(fetchers: FetcherFactory, sites: Callabl
 async def test_link_headers_are_parsed_by_rel(
     fetchers: FetcherFactory, sites: Callable[..., Site], dns: RunningDns
 ) -> None:
-    links = ('</meta>; rel="indieauth-metadata", <https://a.test/auth>; '
-             'rel="authorization_endpoint me"')
+    links = (
+        '</meta>; rel="indieauth-metadata", <https://a.test/auth>; rel="authorization_endpoint me"'
+    )
     dns.zone.add_a("jane.test")
     site = await sites("jane.test").route("/", html("x", headers={"Link": links})).start()
     result = await (await fetchers(FetchPolicy.development())).get(site.url())
@@ -374,11 +440,13 @@ async def test_link_headers_are_parsed_by_rel(
     assert result.links["me"] == ["https://a.test/auth"]
 
 
-async def test_declared_charset_is_used(fetchers: FetcherFactory, sites: Callable[..., Site],
-                                        dns: RunningDns) -> None:
+async def test_declared_charset_is_used(
+    fetchers: FetcherFactory, sites: Callable[..., Site], dns: RunningDns
+) -> None:
     async def latin(request: web.Request) -> web.Response:
-        return web.Response(body="café".encode("latin-1"),
-                            headers={"Content-Type": "text/html; charset=ISO-8859-1"})
+        return web.Response(
+            body="café".encode("latin-1"), headers={"Content-Type": "text/html; charset=ISO-8859-1"}
+        )
 
     dns.zone.add_a("jane.test")
     site = await sites("jane.test").route("/", latin).start()

@@ -32,8 +32,9 @@ async def token_for_app(world: World) -> str:
 
 
 async def active(world: World, token: str) -> bool:
-    response = await world.gondulf.post("/introspect", data={"token": token},
-                                        headers={"Authorization": f"Bearer {token}"})
+    response = await world.gondulf.post(
+        "/introspect", data={"token": token}, headers={"Authorization": f"Bearer {token}"}
+    )
     return bool((await response.json())["active"])
 
 
@@ -74,8 +75,7 @@ async def test_someone_elses_grant_cannot_be_ended(world: World) -> None:
 async def test_grants_forms_check_csrf(world: World) -> None:
     token = await token_for_app(world)
     response = await open_grants(world)
-    page = re.sub(r'name="csrf" value="[^"]+"', 'name="csrf" value="forged"',
-                  await response.text())
+    page = re.sub(r'name="csrf" value="[^"]+"', 'name="csrf" value="forged"', await response.text())
     grant = re.search(r'name="grant" value="([^"]+)"', page)
     assert grant
     response = await world.post("/grants/revoke", page, grant=grant.group(1))
@@ -97,8 +97,7 @@ async def test_another_identity_on_the_same_host_never_sees_or_ends_my_grants(
     """https://jane.test/~bob/ and https://jane.test/ are two people on one host."""
     shared = sites("jane.test")
     shared.route("/", html(homepage_html(world.issuer)))
-    shared.route("/~bob/", html(homepage_html(world.issuer, emails=("bob@jane.test",),
-                                              name="Bob")))
+    shared.route("/~bob/", html(homepage_html(world.issuer, emails=("bob@jane.test",), name="Bob")))
     await shared.start()
     world.homepage = shared
     jane_token = await token_for_app(world)

@@ -23,28 +23,35 @@ Cli = Callable[..., Awaitable[CliResult]]
 # -- no secret in any log line -------------------------------------------------------------
 
 
-async def test_no_log_line_carries_a_secret_even_at_debug(outside: Outside,
-                                                          tmp_path: Path) -> None:
+async def test_no_log_line_carries_a_secret_even_at_debug(outside: Outside, tmp_path: Path) -> None:
     secrets: dict[str, str] = {}
     env = {**outside.env, "GONDULF_LOG_LEVEL": "DEBUG"}
     async with running_server(GONDULF, env, tmp_path, port=outside.port) as server:
         browser = RemoteGondulf(server.url)
-        world = World(browser, outside.issuer, outside.dns, outside.smtp, outside.homepage,
-                      outside.app)
+        world = World(
+            browser, outside.issuer, outside.dns, outside.smtp, outside.homepage, outside.app
+        )
         try:
             page = await world.code_page()
             secrets["csrf"] = re.findall(r'name="csrf" value="([^"]+)"', page)[0]
             secrets["session id"] = world.session_id()
             secrets["emailed code"] = world.last_code()
             response = await world.post("/authorize/code", page, code=secrets["emailed code"])
-            response = await world.post("/authorize/consent", await response.text(),
-                                        action="approve", scope=["profile", "create"])
+            response = await world.post(
+                "/authorize/consent",
+                await response.text(),
+                action="approve",
+                scope=["profile", "create"],
+            )
             secrets["authorization code"] = query_of(response.headers["Location"])["code"]
             body = await (await world.redeem("/token", secrets["authorization code"])).json()
             secrets["access token"] = body["access_token"]
             secrets["refresh token"] = body["refresh_token"]
-            await browser.post("/introspect", data={"token": body["access_token"]},
-                               headers={"Authorization": f"Bearer {body['access_token']}"})
+            await browser.post(
+                "/introspect",
+                data={"token": body["access_token"]},
+                headers={"Authorization": f"Bearer {body['access_token']}"},
+            )
             await browser.post("/revoke", data={"token": body["refresh_token"]})
         finally:
             await browser.close()
@@ -54,6 +61,7 @@ async def test_no_log_line_carries_a_secret_even_at_debug(outside: Outside,
 
 
 # -- caches --------------------------------------------------------------------------------
+
 
 async def test_pages_with_a_csrf_value_or_personal_data_are_never_stored(world: World) -> None:
     pages = [await world.get_authorize(me=None), await world.get_authorize()]
@@ -69,6 +77,7 @@ async def test_pages_with_a_csrf_value_or_personal_data_are_never_stored(world: 
 
 
 # -- slow clients ----------------------------------------------------------------------------
+
 
 def _trickle(port: int, head: bytes, drip: bytes, *, limit: float) -> float:
     """Send `head`, then `drip` a byte at a time; seconds until the server hung up."""
@@ -95,8 +104,10 @@ def _trickle(port: int, head: bytes, drip: bytes, *, limit: float) -> float:
 @pytest.mark.settings(GONDULF_REQUEST_TIMEOUT="1")
 async def test_a_request_body_that_trickles_in_is_cut_off(world: World) -> None:
     port = world.gondulf.port  # type: ignore[union-attr]
-    head = (b"POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: "
-            b"application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\n")
+    head = (
+        b"POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: "
+        b"application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\n"
+    )
     waited = await asyncio.to_thread(_trickle, port, head, b"a", limit=20)
     assert waited < 10  # cut off after about GONDULF_REQUEST_TIMEOUT, not after 20 s
 
@@ -104,8 +115,9 @@ async def test_a_request_body_that_trickles_in_is_cut_off(world: World) -> None:
 async def test_headers_that_trickle_in_are_cut_off(outside: Outside, tmp_path: Path) -> None:
     env = {**outside.env, "GONDULF_REQUEST_TIMEOUT": "1"}
     async with running_server(GONDULF, env, tmp_path, port=outside.port) as server:
-        waited = await asyncio.to_thread(_trickle, server.port, b"GET / HTTP/1.1\r\n",
-                                         b"X-Slow: drip\r\n", limit=20)
+        waited = await asyncio.to_thread(
+            _trickle, server.port, b"GET / HTTP/1.1\r\n", b"X-Slow: drip\r\n", limit=20
+        )
     assert waited < 10
 
 
@@ -115,7 +127,7 @@ LONGEST_HOST = ".".join(["a" * 63] * 3 + ["b" * 61])  # 253 characters: `_gondul
 
 
 async def test_a_host_too_long_for_its_txt_record_is_a_page_not_a_server_error(
-    world: World
+    world: World,
 ) -> None:
     response = await world.get_authorize(me=f"https://{LONGEST_HOST}/")
     assert response.status < 500
@@ -124,18 +136,22 @@ async def test_a_host_too_long_for_its_txt_record_is_a_page_not_a_server_error(
     assert response.status == 400 and "not set up for this server" in await response.text()
 
 
-async def test_verify_dns_on_a_host_too_long_for_its_txt_record(cli: Cli,
-                                                                env: dict[str, str]) -> None:
+async def test_verify_dns_on_a_host_too_long_for_its_txt_record(
+    cli: Cli, env: dict[str, str]
+) -> None:
     result = await cli("verify-dns", LONGEST_HOST, env=env)
     assert result.code == 1 and "Traceback" not in result.stderr
     assert "not a valid DNS name" in result.stdout
 
 
-async def test_an_address_smtp_cannot_take_is_a_failed_email(world: World,
-                                                             sites: Callable[..., Site]
-                                                             ) -> None:
-    site = await sites("jane.test").route("/", html(homepage_html(
-        world.issuer, emails=("a@b@jane.test", "jane@jane.test")))).start()
+async def test_an_address_smtp_cannot_take_is_a_failed_email(
+    world: World, sites: Callable[..., Site]
+) -> None:
+    site = (
+        await sites("jane.test")
+        .route("/", html(homepage_html(world.issuer, emails=("a@b@jane.test", "jane@jane.test"))))
+        .start()
+    )
     page = await (await world.get_authorize(me=site.url("/"))).text()
     assert "a@b@jane.test" not in page  # not an address: never offered
     response = await world.post("/authorize/email", page, email="0")
@@ -145,6 +161,8 @@ async def test_an_address_smtp_cannot_take_is_a_failed_email(world: World,
 @pytest.mark.parametrize("path", ["/authorize/website", "/token", "/revoke", "/introspect"])
 async def test_an_unknown_form_charset_is_a_400(world: World, path: str) -> None:
     response = await world.gondulf.post(
-        path, data=b"csrf=x&me=jane.test&token=x",
-        headers={"Content-Type": "application/x-www-form-urlencoded; charset=no-such"})
+        path,
+        data=b"csrf=x&me=jane.test&token=x",
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=no-such"},
+    )
     assert response.status == 400

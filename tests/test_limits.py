@@ -36,8 +36,9 @@ async def start(world: World, ip: str, **changes: str | None) -> ClientResponse:
 async def ask_for_code(world: World, ip: str, index: int = 0) -> ClientResponse:
     response = await start(world, ip)
     page = await response.text()
-    return await world.gondulf.post("/authorize/email", data=_form(page, email=str(index)),
-                                    headers=from_ip(ip))
+    return await world.gondulf.post(
+        "/authorize/email", data=_form(page, email=str(index)), headers=from_ip(ip)
+    )
 
 
 def _form(page: str, **fields: str) -> dict[str, str]:
@@ -60,8 +61,7 @@ async def test_a_stranger_cannot_use_up_a_persons_codes(world: World) -> None:
     assert response.status == 200 and "Enter your code" in await response.text()
 
 
-@pytest.mark.settings(**PROXY, GONDULF_LIMIT_CODES_PER_IP="2",
-                      GONDULF_LIMIT_CODES_PER_ADDRESS="3")
+@pytest.mark.settings(**PROXY, GONDULF_LIMIT_CODES_PER_IP="2", GONDULF_LIMIT_CODES_PER_ADDRESS="3")
 async def test_codes_per_address(world: World) -> None:
     for ip in ("192.0.2.1", "192.0.2.1", "192.0.2.2"):
         assert (await ask_for_code(world, ip)).status == 200
@@ -69,12 +69,16 @@ async def test_codes_per_address(world: World) -> None:
     assert refused.status == 429 and "to this address" in await refused.text()
 
 
-@pytest.mark.settings(**PROXY, GONDULF_LIMIT_CODES_PER_IP="1",
-                      GONDULF_LIMIT_CODES_PER_ADDRESS="2", GONDULF_LIMIT_CODES_PER_DOMAIN="3")
-async def test_codes_per_domain_is_the_backstop(world: World, sites: Callable[..., Site]
-                                                ) -> None:
-    two = sites("jane.test").route("/", html(homepage_html(
-        world.issuer, emails=("jane@jane.test", "work@jane.test"))))
+@pytest.mark.settings(
+    **PROXY,
+    GONDULF_LIMIT_CODES_PER_IP="1",
+    GONDULF_LIMIT_CODES_PER_ADDRESS="2",
+    GONDULF_LIMIT_CODES_PER_DOMAIN="3",
+)
+async def test_codes_per_domain_is_the_backstop(world: World, sites: Callable[..., Site]) -> None:
+    two = sites("jane.test").route(
+        "/", html(homepage_html(world.issuer, emails=("jane@jane.test", "work@jane.test")))
+    )
     await two.start()
     world.homepage = two
     for ip, index in (("192.0.2.1", 0), ("192.0.2.2", 0), ("192.0.2.3", 1)):
@@ -105,8 +109,9 @@ async def test_forwarded_for_from_an_untrusted_peer_is_ignored(world: World) -> 
 @pytest.mark.settings(**PROXY, GONDULF_LIMIT_WRONG_CODES_PER_IP="2")
 async def test_past_the_wrong_code_limit_one_wrong_code_ends_the_code(world: World) -> None:
     async def enter(page: str, code: str) -> ClientResponse:
-        return await world.gondulf.post("/authorize/code", data=_form(page, code=code),
-                                        headers=from_ip(STRANGER))
+        return await world.gondulf.post(
+            "/authorize/code", data=_form(page, code=code), headers=from_ip(STRANGER)
+        )
 
     response = await ask_for_code(world, STRANGER)
     page = await response.text()
@@ -131,14 +136,17 @@ async def test_failed_api_calls_per_address(world: World) -> None:
     token = (await (await world.redeem("/token", query["code"])).json())["access_token"]
 
     async def verify(value: str, ip: str) -> ClientResponse:
-        return await world.gondulf.get("/token", headers={"Authorization": f"Bearer {value}",
-                                                          **from_ip(ip)})
+        return await world.gondulf.get(
+            "/token", headers={"Authorization": f"Bearer {value}", **from_ip(ip)}
+        )
 
     assert (await verify("guess-1", STRANGER)).status == 401
-    assert (await world.gondulf.post("/revoke", data={"token": "guess-2"},
-                                     headers=from_ip(STRANGER))).status == 200
-    assert (await world.gondulf.post("/introspect", data={"token": token},
-                                     headers=from_ip(STRANGER))).status == 401
+    assert (
+        await world.gondulf.post("/revoke", data={"token": "guess-2"}, headers=from_ip(STRANGER))
+    ).status == 200
+    assert (
+        await world.gondulf.post("/introspect", data={"token": token}, headers=from_ip(STRANGER))
+    ).status == 401
     refused = await verify(token, STRANGER)  # refused before anything is checked
     body = await refused.json()
     assert refused.status == 429 and body["error"] == "too_many_requests"
@@ -148,40 +156,50 @@ async def test_failed_api_calls_per_address(world: World) -> None:
 
 def test_a_network_may_not_send_as_many_codes_as_an_address_receives() -> None:
     with pytest.raises(ConfigError) as caught:
-        load_settings({"GONDULF_DEBUG": "true", "GONDULF_SECRET_KEY": "s" * 40,
-                       "GONDULF_BASE_URL": "http://127.0.0.1:8000/",
-                       "GONDULF_LIMIT_CODES_PER_IP": "10"}, env_file=None)
+        load_settings(
+            {
+                "GONDULF_DEBUG": "true",
+                "GONDULF_SECRET_KEY": "s" * 40,
+                "GONDULF_BASE_URL": "http://127.0.0.1:8000/",
+                "GONDULF_LIMIT_CODES_PER_IP": "10",
+            },
+            env_file=None,
+        )
     assert [p.variable for p in caught.value.problems] == ["GONDULF_LIMIT_CODES_PER_IP"]
 
 
 @pytest.mark.settings(**PROXY)
-async def test_a_client_cannot_pick_its_address_with_a_header_line_of_its_own(
-    world: World
-) -> None:
+async def test_a_client_cannot_pick_its_address_with_a_header_line_of_its_own(world: World) -> None:
     statuses = []
     for n in range(7):
         world.gondulf.session.cookie_jar.clear()
-        headers = CIMultiDict([("X-Forwarded-For", f"192.0.2.{n + 1}"),
-                               ("X-Forwarded-For", STRANGER)])
-        page = await (await world.gondulf.get("/authorize", params=world.authorize_params(),
-                                              headers=headers)).text()
-        response = await world.gondulf.post("/authorize/email", data=_form(page, email="0"),
-                                            headers=headers)
+        headers = CIMultiDict(
+            [("X-Forwarded-For", f"192.0.2.{n + 1}"), ("X-Forwarded-For", STRANGER)]
+        )
+        page = await (
+            await world.gondulf.get("/authorize", params=world.authorize_params(), headers=headers)
+        ).text()
+        response = await world.gondulf.post(
+            "/authorize/email", data=_form(page, email="0"), headers=headers
+        )
         statuses.append(response.status)
     assert statuses[5:] == [429, 429], statuses
 
 
 @pytest.mark.settings(**PROXY, GONDULF_LIMIT_SIGNINS_PER_IP="3")
-async def test_img_tags_on_a_hostile_page_do_not_use_up_the_visitors_sign_ins(
-    world: World
-) -> None:
-    image = {"Sec-Fetch-Dest": "image", "Sec-Fetch-Site": "cross-site",
-             "Sec-Fetch-Mode": "no-cors", **from_ip(PERSON)}
+async def test_img_tags_on_a_hostile_page_do_not_use_up_the_visitors_sign_ins(world: World) -> None:
+    image = {
+        "Sec-Fetch-Dest": "image",
+        "Sec-Fetch-Site": "cross-site",
+        "Sec-Fetch-Mode": "no-cors",
+        **from_ip(PERSON),
+    }
     hits = len(world.app.hits)
     for _ in range(5):
         world.gondulf.session.cookie_jar.clear()
-        response = await world.gondulf.get("/authorize", params=world.authorize_params(),
-                                           headers=image)
+        response = await world.gondulf.get(
+            "/authorize", params=world.authorize_params(), headers=image
+        )
         assert response.status == 400 and "Set-Cookie" not in response.headers
     assert len(world.app.hits) == hits  # nothing fetched for them either
     assert (await start(world, PERSON)).status == 200  # the visitor signs in for real
@@ -193,8 +211,9 @@ async def test_calls_presenting_no_credential_are_not_failed_guesses(world: Worl
     token = (await (await world.redeem("/token", query["code"])).json())["access_token"]
     for _ in range(5):  # what <img src=".../userinfo"> on a hostile page sends
         assert (await world.gondulf.get("/userinfo", headers=from_ip(PERSON))).status == 401
-    response = await world.gondulf.get("/userinfo", headers={
-        "Authorization": f"Bearer {token}", **from_ip(PERSON)})
+    response = await world.gondulf.get(
+        "/userinfo", headers={"Authorization": f"Bearer {token}", **from_ip(PERSON)}
+    )
     assert response.status == 200
 
 
@@ -214,8 +233,11 @@ async def test_strangers_cannot_lock_a_known_browser_out_of_its_own_codes(
     use up the address's hourly budget; a browser that signed in as the person before still
     gets its code."""
     response = await ask_for_code(world, PERSON)
-    response = await world.gondulf.post("/authorize/code", headers=from_ip(PERSON), data=_form(
-        await response.text(), code=world.last_code()))
+    response = await world.gondulf.post(
+        "/authorize/code",
+        headers=from_ip(PERSON),
+        data=_form(await response.text(), code=world.last_code()),
+    )
     assert "Allow access?" in await response.text()
     known = world.gondulf.session.cookie_jar.filter_cookies(world.gondulf.make_url("/authorize"))
     assert "gondulf_known" in known
@@ -223,24 +245,33 @@ async def test_strangers_cannot_lock_a_known_browser_out_of_its_own_codes(
         host = f"mallory{n}.test"
         world.dns.zone.add_txt(f"_gondulf.{host}", "gondulf-verify-domain")
         world.dns.zone.add_a(host)
-        site = await sites(host).route("/", html(homepage_html(
-            world.issuer, emails=("jane@jane.test",)))).start()
+        site = (
+            await sites(host)
+            .route("/", html(homepage_html(world.issuer, emails=("jane@jane.test",))))
+            .start()
+        )
         for _ in range(5 - n):  # with the person's own first code: all 10 of the address
             world.gondulf.session.cookie_jar.clear()
             world.params = world.authorize_params(me=site.url("/"))
-            page = await (await world.gondulf.get("/authorize", params=world.params,
-                                                  headers=from_ip(stranger))).text()
-            sent = await world.gondulf.post("/authorize/email", data=_form(page, email="0"),
-                                            headers=from_ip(stranger))
+            page = await (
+                await world.gondulf.get(
+                    "/authorize", params=world.params, headers=from_ip(stranger)
+                )
+            ).text()
+            sent = await world.gondulf.post(
+                "/authorize/email", data=_form(page, email="0"), headers=from_ip(stranger)
+            )
             assert sent.status == 200
     world.gondulf.session.cookie_jar.clear()
     assert (await ask_for_code(world, PERSON)).status == 429  # a new browser must wait
     world.gondulf.session.cookie_jar.update_cookies(known)
     world.params = world.authorize_params()
-    page = await (await world.gondulf.get("/authorize", params=world.params,
-                                          headers=from_ip(PERSON))).text()
-    response = await world.gondulf.post("/authorize/email", data=_form(page, email="0"),
-                                        headers=from_ip(PERSON))
+    page = await (
+        await world.gondulf.get("/authorize", params=world.params, headers=from_ip(PERSON))
+    ).text()
+    response = await world.gondulf.post(
+        "/authorize/email", data=_form(page, email="0"), headers=from_ip(PERSON)
+    )
     assert response.status == 200 and "Enter your code" in await response.text()
 
 
@@ -264,12 +295,15 @@ async def test_one_network_holds_at_most_two_checks_of_the_web_at_once(
 
     async def check(host: str) -> int:
         async with world.gondulf.session.get(  # a fresh browser each: no shared cookie
-            world.gondulf.make_url("/authorize"), headers=from_ip(STRANGER),
-            params=world.authorize_params(me=f"http://{host}:{slow.port}/")) as response:
+            world.gondulf.make_url("/authorize"),
+            headers=from_ip(STRANGER),
+            params=world.authorize_params(me=f"http://{host}:{slow.port}/"),
+        ) as response:
             return response.status
 
     started = [asyncio.create_task(check(host)) for host in hosts]
     try:
+
         async def answered() -> list[asyncio.Task[int]]:
             while len(done := [t for t in started if t.done()]) < len(hosts) - 2:
                 await asyncio.sleep(0.01)

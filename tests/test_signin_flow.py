@@ -47,6 +47,7 @@ async def test_every_html_page_carries_the_metadata_link(world: World) -> None:
 
 # -- modern and older clients -------------------------------------------------------------------
 
+
 async def test_modern_client_signs_in_and_gets_a_token(world: World) -> None:
     query = await world.sign_in()
     assert query["state"] == "st-123"
@@ -58,12 +59,19 @@ async def test_modern_client_signs_in_and_gets_a_token(world: World) -> None:
     assert body["me"] == world.me and body["token_type"] == "Bearer"
     assert body["scope"] == "profile create" and body["expires_in"] == 3600
     assert len(body["access_token"]) >= 43  # 256 bits, base64url
-    assert body["profile"] == {"name": "Jane Doe", "url": world.me,
-                               "photo": world.homepage.url("/photo.jpg")}
-    verify = await world.gondulf.get("/token", headers={
-        "Authorization": f"Bearer {body['access_token']}"})
-    assert await verify.json() == {"me": world.me, "client_id": world.client_id,
-                                   "scope": "profile create"}
+    assert body["profile"] == {
+        "name": "Jane Doe",
+        "url": world.me,
+        "photo": world.homepage.url("/photo.jpg"),
+    }
+    verify = await world.gondulf.get(
+        "/token", headers={"Authorization": f"Bearer {body['access_token']}"}
+    )
+    assert await verify.json() == {
+        "me": world.me,
+        "client_id": world.client_id,
+        "scope": "profile create",
+    }
 
 
 async def test_database_holds_no_secret(world: World, tmp_path: Path) -> None:
@@ -71,9 +79,11 @@ async def test_database_holds_no_secret(world: World, tmp_path: Path) -> None:
     emailed = world.last_code()
     response = await world.post("/authorize/code", page, code=emailed)
     cookie = response.cookies.get("gondulf_signin") or next(
-        c for c in world.gondulf.session.cookie_jar if c.key == "gondulf_signin")
-    response = await world.post("/authorize/consent", await response.text(), action="approve",
-                                scope=["profile", "create"])
+        c for c in world.gondulf.session.cookie_jar if c.key == "gondulf_signin"
+    )
+    response = await world.post(
+        "/authorize/consent", await response.text(), action="approve", scope=["profile", "create"]
+    )
     code = query_of(response.headers["Location"])["code"]
     token = (await (await world.redeem("/token", code)).json())["access_token"]
     with sqlite3.connect(tmp_path / "gondulf.db") as connection:
@@ -88,9 +98,13 @@ async def test_older_client_with_h_app_and_published_redirect_uri(
 ) -> None:
     old = sites("app.test")
     callback = f"http://other.test:{world.app.port}/auth/done"
-    old.route("/", html(
-        '<div class="h-app"><img class="u-logo" src="/logo.png"><a class="p-name u-url" '
-        f'href="/">Old Reader</a></div><link rel="redirect_uri" href="{callback}">'))
+    old.route(
+        "/",
+        html(
+            '<div class="h-app"><img class="u-logo" src="/logo.png"><a class="p-name u-url" '
+            f'href="/">Old Reader</a></div><link rel="redirect_uri" href="{callback}">'
+        ),
+    )
     await old.start()
     client_id = old.url("/")
     # it finds the authorization endpoint from the legacy rel link on the homepage
@@ -98,8 +112,9 @@ async def test_older_client_with_h_app_and_published_redirect_uri(
     found = re.search(r'rel="authorization_endpoint" href="([^"]+)"', await homepage.text())
     assert found and found.group(1) == f"{world.issuer}authorize"
     # no response_type (a profile-only sign-in), no scope, no me
-    response = await world.get_authorize(client_id=client_id, redirect_uri=callback,
-                                         response_type=None, scope=None, me=None)
+    response = await world.get_authorize(
+        client_id=client_id, redirect_uri=callback, response_type=None, scope=None, me=None
+    )
     page = await response.text()
     assert "Old Reader" in page
     response = await world.post("/authorize/website", page, me=world.me)
@@ -109,8 +124,9 @@ async def test_older_client_with_h_app_and_published_redirect_uri(
     query = query_of(response.headers["Location"])
     assert response.headers["Location"].startswith(callback)
     # it redeems at the authorization endpoint, without grant_type
-    response = await world.redeem("/authorize", query["code"], grant_type=None,
-                                  client_id=client_id, redirect_uri=callback)
+    response = await world.redeem(
+        "/authorize", query["code"], grant_type=None, client_id=client_id, redirect_uri=callback
+    )
     assert await response.json() == {"me": world.me}
 
 
@@ -135,8 +151,9 @@ async def test_me_is_optional_and_the_person_is_asked(world: World) -> None:
 
 async def test_bare_domain_typed_by_a_person_is_fetched_over_https(world: World) -> None:
     response = await world.get_authorize(me=None)
-    response = await world.post("/authorize/website", await response.text(),
-                                me=world.me.removeprefix("http://").rstrip("/"))
+    response = await world.post(
+        "/authorize/website", await response.text(), me=world.me.removeprefix("http://").rstrip("/")
+    )
     # in development mode a bare domain gets https, which this test homepage does not serve
     assert response.status == 502
     assert "could not be loaded" in await response.text()
@@ -144,14 +161,16 @@ async def test_bare_domain_typed_by_a_person_is_fetched_over_https(world: World)
 
 async def test_invalid_website_is_asked_again(world: World) -> None:
     response = await world.get_authorize(me=None)
-    response = await world.post("/authorize/website", await response.text(),
-                                me="https://192.0.2.1/")
+    response = await world.post(
+        "/authorize/website", await response.text(), me="https://192.0.2.1/"
+    )
     page = await response.text()
     assert response.status == 400
     assert "domain name, not an IP address" in page and 'aria-invalid="true"' in page
 
 
 # -- client_id and redirect_uri errors never redirect ---------------------------------------------
+
 
 @pytest.mark.parametrize("client_id", ["not a url", "https://192.0.2.1/", "ftp://app.test/"])
 async def test_invalid_client_id_is_a_page_not_a_redirect(world: World, client_id: str) -> None:
@@ -182,13 +201,13 @@ async def test_unreachable_client_is_fatal_only_when_needed_for_redirect_uri(
 ) -> None:
     dead = sites("app.test").route("/", html("gone", status=500))
     await dead.start()
-    same_host = await world.get_authorize(client_id=dead.url("/"),
-                                          redirect_uri=dead.url("/cb"))
+    same_host = await world.get_authorize(client_id=dead.url("/"), redirect_uri=dead.url("/cb"))
     assert same_host.status == 200
     page = await same_host.text()
     assert dead.url("/") in page  # the client_id is shown instead of a name
-    other_host = await world.get_authorize(client_id=dead.url("/"),
-                                           redirect_uri="http://other.test/cb")
+    other_host = await world.get_authorize(
+        client_id=dead.url("/"), redirect_uri="http://other.test/cb"
+    )
     assert other_host.status == 400
     assert "could not be loaded" in await other_host.text()
 
@@ -211,20 +230,26 @@ async def test_client_information_is_cached_per_cache_control(
 
 
 async def test_loopback_client_id_is_never_fetched(world: World) -> None:
-    response = await world.get_authorize(client_id=f"http://127.0.0.1:{world.app.port}/",
-                                         redirect_uri=f"http://127.0.0.1:{world.app.port}/cb")
+    response = await world.get_authorize(
+        client_id=f"http://127.0.0.1:{world.app.port}/",
+        redirect_uri=f"http://127.0.0.1:{world.app.port}/cb",
+    )
     assert response.status == 200
     assert world.app.hits == []
 
 
 # -- errors after redirect_uri is verified go back to the client --------------------------------
 
-@pytest.mark.parametrize(("changes", "error"), [
-    ({"code_challenge": None, "code_challenge_method": None}, "invalid_request"),
-    ({"code_challenge_method": "plain"}, "invalid_request"),
-    ({"response_type": "token"}, "unsupported_response_type"),
-    ({"scope": "profile \x7f"}, "invalid_scope"),
-])
+
+@pytest.mark.parametrize(
+    ("changes", "error"),
+    [
+        ({"code_challenge": None, "code_challenge_method": None}, "invalid_request"),
+        ({"code_challenge_method": "plain"}, "invalid_request"),
+        ({"response_type": "token"}, "unsupported_response_type"),
+        ({"scope": "profile \x7f"}, "invalid_scope"),
+    ],
+)
 async def test_request_errors_redirect_with_state_and_iss(
     world: World, changes: dict[str, str | None], error: str
 ) -> None:
@@ -243,8 +268,7 @@ async def test_missing_state_is_an_error_redirect(world: World) -> None:
 
 
 async def test_deny_sends_access_denied(world: World) -> None:
-    response = await world.post("/authorize/code", await world.code_page(),
-                                code=world.last_code())
+    response = await world.post("/authorize/code", await world.code_page(), code=world.last_code())
     response = await world.post("/authorize/consent", await response.text(), action="deny")
     query = query_of(response.headers["Location"])
     assert query["error"] == "access_denied"
@@ -253,13 +277,14 @@ async def test_deny_sends_access_denied(world: World) -> None:
 
 # -- the domain and the person are proven ------------------------------------------------------
 
+
 async def test_domain_without_txt_record_cannot_sign_in(world: World) -> None:
     # The original's authorization endpoint skipped the domain check entirely.
     world.dns.zone.records.pop("_gondulf.jane.test")
     response = await world.get_authorize()
     page = await response.text()
     assert response.status == 400
-    assert '_gondulf.jane.test.  IN  TXT  &#34;gondulf-verify-domain&#34;' in page
+    assert "_gondulf.jane.test.  IN  TXT  &#34;gondulf-verify-domain&#34;" in page
     assert world.smtp.mailbox.messages == []
 
 
@@ -293,7 +318,7 @@ async def test_email_failure_is_explained(world: World) -> None:
 
 async def test_code_is_emailed_to_the_rel_me_address(world: World) -> None:
     await world.code_page()
-    (recipients, message), = world.smtp.mailbox.messages
+    ((recipients, message),) = world.smtp.mailbox.messages
     assert recipients == ["jane@jane.test"]
     assert re.fullmatch(r"\d{6}", world.last_code())
     assert world.me in message.get_body(("plain",)).get_content()
@@ -302,8 +327,9 @@ async def test_code_is_emailed_to_the_rel_me_address(world: World) -> None:
 async def test_several_rel_me_addresses_are_picked_never_typed(
     world: World, sites: Callable[..., Site]
 ) -> None:
-    two = sites("jane.test").route("/", html(homepage_html(
-        world.issuer, emails=("jane@jane.test", "work@jane.test"))))
+    two = sites("jane.test").route(
+        "/", html(homepage_html(world.issuer, emails=("jane@jane.test", "work@jane.test")))
+    )
     await two.start()
     response = await world.get_authorize(me=two.url("/"))
     page = await response.text()
@@ -315,8 +341,9 @@ async def test_several_rel_me_addresses_are_picked_never_typed(
     assert world.smtp.mailbox.messages[-1][0] == ["work@jane.test"]
 
 
-@pytest.mark.parametrize(("status", "identity"), [(301, "/jane/"), (308, "/jane/"),
-                                                  (302, "/"), (307, "/")])
+@pytest.mark.parametrize(
+    ("status", "identity"), [(301, "/jane/"), (308, "/jane/"), (302, "/"), (307, "/")]
+)
 async def test_permanent_redirect_gives_the_final_url_and_temporary_keeps_the_typed_one(
     world: World, sites: Callable[..., Site], status: int, identity: str
 ) -> None:
@@ -362,9 +389,7 @@ async def test_wrong_code_says_how_many_tries_are_left(world: World) -> None:
     assert "Allow access?" in await response.text()
 
 
-async def test_at_most_three_codes_per_sign_in_and_the_last_keeps_working(
-    world: World
-) -> None:
+async def test_at_most_three_codes_per_sign_in_and_the_last_keeps_working(world: World) -> None:
     page = await world.code_page()
     for _ in range(2):
         response = await world.post("/authorize/resend", page)
@@ -393,9 +418,11 @@ async def test_resent_code_replaces_the_old_one(world: World) -> None:
 
 # -- CSRF and sessions -------------------------------------------------------------------------
 
+
 async def test_form_with_wrong_csrf_token_is_refused(world: World) -> None:
-    page = re.sub(r'name="csrf" value="[^"]+"', 'name="csrf" value="forged"',
-                  await world.code_page())
+    page = re.sub(
+        r'name="csrf" value="[^"]+"', 'name="csrf" value="forged"', await world.code_page()
+    )
     response = await world.post("/authorize/code", page, code=world.last_code())
     assert response.status == 403
     assert "This form has expired" in await response.text()
@@ -423,9 +450,9 @@ async def test_consent_needs_a_confirmed_code(world: World) -> None:
 
 # -- consent -----------------------------------------------------------------------------------
 
+
 async def test_consent_shows_the_app_and_each_scope_in_plain_words(world: World) -> None:
-    response = await world.post("/authorize/code", await world.code_page(),
-                                code=world.last_code())
+    response = await world.post("/authorize/code", await world.code_page(), code=world.last_code())
     page = await response.text()
     assert "Quill" in page and world.client_id in page
     assert f"app.test:{world.app.port}" in page  # the redirect host
@@ -456,11 +483,15 @@ async def test_hostile_and_unicode_client_names_are_escaped(
 async def test_app_url_on_other_host_is_warned_about(
     world: World, sites: Callable[..., Site]
 ) -> None:
-    client = sites("app.test").route("/", html(
-        '<div class="h-app"><a class="p-name u-url" href="https://bank.test/">Your Bank</a></div>'))
+    client = sites("app.test").route(
+        "/",
+        html(
+            '<div class="h-app"><a class="p-name u-url" href="https://bank.test/">'
+            "Your Bank</a></div>"
+        ),
+    )
     await client.start()
-    response = await world.get_authorize(client_id=client.url("/"),
-                                         redirect_uri=client.url("/cb"))
+    response = await world.get_authorize(client_id=client.url("/"), redirect_uri=client.url("/cb"))
     page = await response.text()
     assert "Your Bank" in page and "different host" in page and "https://bank.test/" in page
 

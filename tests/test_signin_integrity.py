@@ -20,13 +20,17 @@ from gondulf.services.signin import SignIn, SignInProblem
 from gondulf.web.keys import SERVICES
 
 ROUNDS = 40
-NO_LIMITS = {"GONDULF_LIMIT_SIGNINS_PER_IP": "100000", "GONDULF_LIMIT_CODES_PER_IP": "100000",
-             "GONDULF_LIMIT_CODES_PER_ADDRESS": "200000",
-             "GONDULF_LIMIT_CODES_PER_DOMAIN": "200000"}
+NO_LIMITS = {
+    "GONDULF_LIMIT_SIGNINS_PER_IP": "100000",
+    "GONDULF_LIMIT_CODES_PER_IP": "100000",
+    "GONDULF_LIMIT_CODES_PER_ADDRESS": "200000",
+    "GONDULF_LIMIT_CODES_PER_DOMAIN": "200000",
+}
 
 
-async def _person(world: World, sites: Callable[..., Site], host: str,
-                  emails: tuple[str, ...]) -> Site:
+async def _person(
+    world: World, sites: Callable[..., Site], host: str, emails: tuple[str, ...]
+) -> Site:
     """A set-up person at `host`: DNS proof, an address and a homepage listing `emails`."""
     world.dns.zone.add_txt(f"_gondulf.{host}", "gondulf-verify-domain")
     world.dns.zone.add_a(host)
@@ -57,8 +61,9 @@ async def test_a_code_never_proves_another_identity_than_it_was_sent_for(
     that went to the attacker.
     """
     victim = await _person(world, sites, "victim.test", ("v1@victim.test", "v2@victim.test"))
-    attacker_site = sites("attacker.test").route("/", html(homepage_html(
-        world.issuer, emails=("mallory@attacker.test",))))
+    attacker_site = sites("attacker.test").route(
+        "/", html(homepage_html(world.issuer, emails=("mallory@attacker.test",)))
+    )
     await attacker_site.start()
     mixed = []
     for round_ in range(ROUNDS):
@@ -71,19 +76,24 @@ async def test_a_code_never_proves_another_identity_than_it_was_sent_for(
             await asyncio.sleep(random.uniform(0, 0.03))
             await world.post("/authorize/resend", page)
 
-        await asyncio.gather(world.post("/authorize/website", page, me=victim.url("/")),
-                             resend_later())
+        await asyncio.gather(
+            world.post("/authorize/website", page, me=victim.url("/")), resend_later()
+        )
         recipients, message = world.smtp.mailbox.messages[-1]
         code = str(message["Subject"]).rsplit(" ", 1)[1]
         response = await world.post("/authorize/code", page, code=code)
         text = await response.text()
-        if "Allow access?" in text and victim.url("/") in text \
-                and recipients == ["mallory@attacker.test"]:
+        if (
+            "Allow access?" in text
+            and victim.url("/") in text
+            and recipients == ["mallory@attacker.test"]
+        ):
             mixed.append(round_)
     assert mixed == [], f"verified as the victim with the attacker's code in rounds {mixed}"
 
 
 # -- each mechanism on its own --------------------------------------------------------------
+
 
 def _signin(world: World) -> SignIn:
     return world.gondulf.app[SERVICES].signin
@@ -95,8 +105,7 @@ async def _session(world: World, signin: SignIn) -> AuthSession:
     return session
 
 
-async def test_a_stale_decision_writes_nothing(world: World, sites: Callable[..., Site]
-                                               ) -> None:
+async def test_a_stale_decision_writes_nothing(world: World, sites: Callable[..., Site]) -> None:
     """The interleaving of the race, step by step: the resend decided on the attacker's
     session must not land once the website was switched to the victim's."""
     victim = await _person(world, sites, "victim.test", ("v1@victim.test", "v2@victim.test"))
@@ -122,18 +131,19 @@ async def test_two_saves_from_one_revision_exactly_one_lands(world: World) -> No
     assert session.proof is not None
     first = replace(session, proof=replace(session.proof, attempts=1))
     second = replace(session, proof=replace(session.proof, attempts=2))
-    results = await asyncio.gather(signin.sessions.save(session, first),
-                                   signin.sessions.save(session, second))
+    results = await asyncio.gather(
+        signin.sessions.save(session, first), signin.sessions.save(session, second)
+    )
     assert sorted(r is None for r in results) == [False, True]
 
 
 def test_a_code_matches_only_the_identity_and_addresses_it_was_sent_for() -> None:
     proof = EmailProof(("a@x.test", "b@x.test")).with_code(
-        "k" * 32, "https://x.test/", "a@x.test", "123456", 2**40)
+        "k" * 32, "https://x.test/", "a@x.test", "123456", 2**40
+    )
     assert proof.matches("k" * 32, "https://x.test/", "123456")
     assert not proof.matches("k" * 32, "https://y.test/", "123456")
-    assert not replace(proof, emails=("a@x.test",)).matches("k" * 32, "https://x.test/",
-                                                            "123456")
+    assert not replace(proof, emails=("a@x.test",)).matches("k" * 32, "https://x.test/", "123456")
     assert not replace(proof, email="b@x.test").matches("k" * 32, "https://x.test/", "123456")
 
 
@@ -181,21 +191,27 @@ async def test_approving_twice_at_once_issues_one_code(world: World) -> None:
     page = await world.code_page()
     response = await world.post("/authorize/code", page, code=world.last_code())
     page = await response.text()
-    responses = await asyncio.gather(*(world.post("/authorize/consent", page, action="approve",
-                                                  scope=["profile"]) for _ in range(4)))
+    responses = await asyncio.gather(
+        *(
+            world.post("/authorize/consent", page, action="approve", scope=["profile"])
+            for _ in range(4)
+        )
+    )
     assert sorted(r.status for r in responses)[0] == 302
     assert [r.status for r in responses].count(302) == 1
 
 
 # -- the address that proves an identity comes from the identity's own site ---------------------
 
+
 async def _mallory(world: World, sites: Callable[..., Site], *, txt: bool) -> Site:
     """A page on another host listing the attacker's address."""
     if txt:
         world.dns.zone.add_txt("_gondulf.attacker.test", "gondulf-verify-domain")
     world.dns.zone.add_a("attacker.test")
-    site = sites("attacker.test").route("/page", html(homepage_html(
-        world.issuer, emails=("mallory@attacker.test",))))
+    site = sites("attacker.test").route(
+        "/page", html(homepage_html(world.issuer, emails=("mallory@attacker.test",)))
+    )
     return await site.start()
 
 
@@ -251,14 +267,15 @@ async def test_an_identity_cannot_be_spelled_under_another_persons_path(
 ) -> None:
     shared = await _person(world, sites, "shared.test", ("bob@shared.test",))
     response = await world.get_authorize(me=None)
-    response = await world.post("/authorize/website", await response.text(),
-                                me=shared.url("/~alice/%2e%2e/~bob/"))
+    response = await world.post(
+        "/authorize/website", await response.text(), me=shared.url("/~alice/%2e%2e/~bob/")
+    )
     assert response.status == 400 and ". or .. path segments" in await response.text()
     assert world.smtp.mailbox.messages == []
 
 
 async def test_entering_the_website_again_does_not_reset_the_codes_per_sign_in(
-    world: World
+    world: World,
 ) -> None:
     page = await world.code_page()
     for _ in range(2):
@@ -269,8 +286,9 @@ async def test_entering_the_website_again_does_not_reset_the_codes_per_sign_in(
     assert response.status == 429 and len(world.smtp.mailbox.messages) == 3
 
 
-async def test_the_code_email_carries_no_text_an_app_chose(world: World,
-                                                           sites: Callable[..., Site]) -> None:
+async def test_the_code_email_carries_no_text_an_app_chose(
+    world: World, sites: Callable[..., Site]
+) -> None:
     """Anyone can list any address on their own homepage: the email that reaches it must not
     carry a message of their choosing (an app's name is the app's own words)."""
     world.dns.zone.add_a("evilapp.test")

@@ -17,8 +17,14 @@ from gondulf.storage.sqlite.migrations import (
     migration_status,
 )
 
-TABLES = {"domains", "auth_sessions", "authorization_codes", "tokens", "rate_limits",
-          "schema_migrations"}
+TABLES = {
+    "domains",
+    "auth_sessions",
+    "authorization_codes",
+    "tokens",
+    "rate_limits",
+    "schema_migrations",
+}
 
 
 async def tables(db: Database) -> set[str]:
@@ -54,9 +60,11 @@ async def test_applying_twice_changes_nothing(db: Database) -> None:
 
 async def test_broken_migration_rolls_back_whole(tmp_path: Path) -> None:
     good = Migration(1, "good", "CREATE TABLE a (x INTEGER);")
-    broken = Migration(2, "broken", "CREATE TABLE b (x INTEGER);\n"
-                                    "INSERT INTO a VALUES (1);\n"
-                                    "INSERT INTO missing VALUES (1);")
+    broken = Migration(
+        2,
+        "broken",
+        "CREATE TABLE b (x INTEGER);\nINSERT INTO a VALUES (1);\nINSERT INTO missing VALUES (1);",
+    )
     db = await Database.open(tmp_path / "g.db")
     try:
         with pytest.raises(DatabaseError, match="0002_broken failed and was rolled back"):
@@ -75,8 +83,10 @@ async def test_broken_migration_rolls_back_whole(tmp_path: Path) -> None:
 
 async def test_concurrent_migrators_apply_each_migration_once(tmp_path: Path) -> None:
     path = tmp_path / "g.db"
-    migrations = [Migration(1, "one", "CREATE TABLE one (x);"),
-                  Migration(2, "two", "CREATE TABLE two (x);")]
+    migrations = [
+        Migration(1, "one", "CREATE TABLE one (x);"),
+        Migration(2, "two", "CREATE TABLE two (x);"),
+    ]
     dbs = [await Database.open(path) for _ in range(3)]
     try:
         results = await asyncio.gather(*(apply_migrations(d, migrations) for d in dbs))
@@ -88,8 +98,10 @@ async def test_concurrent_migrators_apply_each_migration_once(tmp_path: Path) ->
 
 
 def test_migration_statements_keep_trigger_bodies_whole() -> None:
-    sql = ("CREATE TABLE t (x);\n-- a comment\nCREATE TRIGGER tr AFTER INSERT ON t BEGIN\n"
-           "  UPDATE t SET x = 1;\n  UPDATE t SET x = 2;\nEND;\n")
+    sql = (
+        "CREATE TABLE t (x);\n-- a comment\nCREATE TRIGGER tr AFTER INSERT ON t BEGIN\n"
+        "  UPDATE t SET x = 1;\n  UPDATE t SET x = 2;\nEND;\n"
+    )
     statements = Migration(9, "t", sql).statements()
     assert len(statements) == 2
     assert statements[1].endswith("END;")
@@ -166,7 +178,6 @@ async def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) ->
         await Database.open(path)
 
 
-
 async def test_upgrading_keeps_existing_rows(tmp_path: Path) -> None:
     migrations = load_migrations()
     db = await Database.open(tmp_path / "g.db")
@@ -175,7 +186,8 @@ async def test_upgrading_keeps_existing_rows(tmp_path: Path) -> None:
         await db.execute(
             "INSERT INTO tokens (id, token_hash, kind, family_id, me, client_id, scope, "
             "created_at) VALUES ('t1', 'h1', 'access', 'f1', 'https://jane.test/', "
-            "'https://app.test/', 'create', 1)")
+            "'https://app.test/', 'create', 1)"
+        )
         await db.execute("INSERT INTO domains (domain, created_at) VALUES ('jane.test', 1)")
         applied = await apply_migrations(db)
         assert [m.version for m in applied] == [m.version for m in migrations[1:]]

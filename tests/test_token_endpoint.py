@@ -51,14 +51,18 @@ async def test_code_lives_ten_minutes_at_most(world: World, tmp_path: Path) -> N
     await world.sign_in()
     with sqlite3.connect(tmp_path / "gondulf.db") as connection:
         created, expires = connection.execute(
-            "SELECT created_at, expires_at FROM authorization_codes").fetchone()
+            "SELECT created_at, expires_at FROM authorization_codes"
+        ).fetchone()
     assert 0 < expires - created <= 600
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("client_id", "http://other.test/"),
-    ("redirect_uri", "http://app.test/elsewhere"),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("client_id", "http://other.test/"),
+        ("redirect_uri", "http://app.test/elsewhere"),
+    ],
+)
 async def test_client_id_and_redirect_uri_must_match_the_request(
     world: World, field: str, value: str
 ) -> None:

@@ -25,14 +25,21 @@ async def tokens(world: World, scope: str = "profile create") -> dict[str, Any]:
 
 
 async def refresh(world: World, refresh_token: str, **extra: str) -> Any:
-    return await world.gondulf.post("/token", data={
-        "grant_type": "refresh_token", "refresh_token": refresh_token,
-        "client_id": world.client_id, **extra})
+    return await world.gondulf.post(
+        "/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "client_id": world.client_id,
+            **extra,
+        },
+    )
 
 
 async def is_active(world: World, token: str) -> bool:
-    response = await world.gondulf.post("/introspect", data={"token": token},
-                                        headers={"Authorization": f"Bearer {token}"})
+    response = await world.gondulf.post(
+        "/introspect", data={"token": token}, headers={"Authorization": f"Bearer {token}"}
+    )
     return bool((await response.json())["active"])
 
 
@@ -40,13 +47,15 @@ async def resource_server(tmp_path: Path) -> str:
     db = await Database.open(tmp_path / "gondulf.db")
     try:
         _, credential = await ResourceServerService(SQLiteStore(db).resource_servers).add(
-            "micropub")
+            "micropub"
+        )
     finally:
         await db.close()
     return credential
 
 
 # -- refresh tokens (§5.5, RFC 9700) -----------------------------------------------------------
+
 
 async def test_refresh_token_is_issued_beside_the_access_token(world: World) -> None:
     body = await tokens(world)
@@ -86,9 +95,14 @@ async def test_refresh_may_narrow_but_never_widen_the_scope(world: World) -> Non
 
 async def test_refresh_needs_the_same_client(world: World) -> None:
     first = await tokens(world)
-    response = await world.gondulf.post("/token", data={
-        "grant_type": "refresh_token", "refresh_token": first["refresh_token"],
-        "client_id": "http://other.test/"})
+    response = await world.gondulf.post(
+        "/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": first["refresh_token"],
+            "client_id": "http://other.test/",
+        },
+    )
     assert (await response.json())["error"] == "invalid_grant"
 
 
@@ -113,23 +127,27 @@ async def test_access_token_is_not_a_refresh_token(world: World) -> None:
 
 # -- introspection (RFC 7662) ------------------------------------------------------------------
 
+
 async def test_introspection_requires_authentication(world: World) -> None:
     body = await tokens(world)
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic !!"}):
-        response = await world.gondulf.post("/introspect", data={"token": body["access_token"]},
-                                            headers=headers)
+        response = await world.gondulf.post(
+            "/introspect", data={"token": body["access_token"]}, headers=headers
+        )
         assert response.status == 401
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-async def test_resource_server_introspects_with_bearer_or_basic(world: World,
-                                                                 tmp_path: Path) -> None:
+async def test_resource_server_introspects_with_bearer_or_basic(
+    world: World, tmp_path: Path
+) -> None:
     credential = await resource_server(tmp_path)
     body = await tokens(world)
     basic = base64.b64encode(f"micropub:{credential}".encode()).decode()
     for header in (f"Bearer {credential}", f"Basic {basic}"):
-        response = await world.gondulf.post("/introspect", data={"token": body["access_token"]},
-                                            headers={"Authorization": header})
+        response = await world.gondulf.post(
+            "/introspect", data={"token": body["access_token"]}, headers={"Authorization": header}
+        )
         data = await response.json()
         assert data["active"] is True
         assert data["me"] == world.me and data["client_id"] == world.client_id
@@ -146,14 +164,16 @@ async def test_unknown_revoked_or_expired_token_is_exactly_inactive(
     unknown = await world.gondulf.post("/introspect", data={"token": "nope"}, headers=auth)
     assert await unknown.json() == {"active": False}
     await world.gondulf.post("/revoke", data={"token": body["access_token"]})
-    revoked = await world.gondulf.post("/introspect", data={"token": body["access_token"]},
-                                       headers=auth)
+    revoked = await world.gondulf.post(
+        "/introspect", data={"token": body["access_token"]}, headers=auth
+    )
     assert await revoked.json() == {"active": False}
     second = await tokens(world)
     with sqlite3.connect(tmp_path / "gondulf.db") as connection:
         connection.execute("UPDATE tokens SET expires_at = 1")
-    expired = await world.gondulf.post("/introspect", data={"token": second["access_token"]},
-                                       headers=auth)
+    expired = await world.gondulf.post(
+        "/introspect", data={"token": second["access_token"]}, headers=auth
+    )
     assert await expired.json() == {"active": False}
 
 
@@ -162,8 +182,9 @@ async def test_removed_resource_server_cannot_introspect(world: World, tmp_path:
     db = await Database.open(tmp_path / "gondulf.db")
     await ResourceServerService(SQLiteStore(db).resource_servers).remove("micropub")
     await db.close()
-    response = await world.gondulf.post("/introspect", data={"token": "x"},
-                                        headers={"Authorization": f"Bearer {credential}"})
+    response = await world.gondulf.post(
+        "/introspect", data={"token": "x"}, headers={"Authorization": f"Bearer {credential}"}
+    )
     assert response.status == 401
 
 
@@ -174,6 +195,7 @@ async def test_credentials_are_stored_only_as_digests(tmp_path: Path, world: Wor
 
 
 # -- revocation (RFC 7009) ---------------------------------------------------------------------
+
 
 async def test_revoked_access_token_stops_working_at_once(world: World) -> None:
     body = await tokens(world)
@@ -199,8 +221,9 @@ async def test_revoking_a_refresh_token_ends_its_access_tokens(world: World) -> 
 
 async def test_legacy_revocation_at_the_token_endpoint(world: World) -> None:
     body = await tokens(world)
-    response = await world.gondulf.post("/token", data={"action": "revoke",
-                                                        "token": body["access_token"]})
+    response = await world.gondulf.post(
+        "/token", data={"action": "revoke", "token": body["access_token"]}
+    )
     assert response.status == 200
     assert not await is_active(world, body["access_token"])
 
@@ -212,26 +235,33 @@ async def test_revocation_without_token_is_invalid_request(world: World) -> None
 
 # -- userinfo (§9) -----------------------------------------------------------------------------
 
+
 async def test_userinfo_with_profile_and_email(world: World) -> None:
     body = await tokens(world, scope="profile email")
-    response = await world.gondulf.get("/userinfo", headers={
-        "Authorization": f"Bearer {body['access_token']}"})
-    assert await response.json() == {"name": "Jane Doe", "url": world.me,
-                                     "photo": world.homepage.url("/photo.jpg"),
-                                     "email": "jane@jane.test"}
+    response = await world.gondulf.get(
+        "/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"}
+    )
+    assert await response.json() == {
+        "name": "Jane Doe",
+        "url": world.me,
+        "photo": world.homepage.url("/photo.jpg"),
+        "email": "jane@jane.test",
+    }
 
 
 async def test_userinfo_without_email_scope_has_no_email(world: World) -> None:
     body = await tokens(world, scope="profile")
-    response = await world.gondulf.get("/userinfo", headers={
-        "Authorization": f"Bearer {body['access_token']}"})
+    response = await world.gondulf.get(
+        "/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"}
+    )
     assert "email" not in await response.json()
 
 
 async def test_userinfo_needs_the_profile_scope(world: World) -> None:
     body = await tokens(world, scope="create")
-    response = await world.gondulf.get("/userinfo", headers={
-        "Authorization": f"Bearer {body['access_token']}"})
+    response = await world.gondulf.get(
+        "/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"}
+    )
     assert response.status == 403
     assert (await response.json())["error"] == "insufficient_scope"
     assert 'error="insufficient_scope"' in response.headers["WWW-Authenticate"]
@@ -256,7 +286,8 @@ async def test_token_use_is_recorded_for_the_grants_page(world: World, tmp_path:
     await world.gondulf.get("/token", headers={"Authorization": f"Bearer {body['access_token']}"})
     with sqlite3.connect(tmp_path / "gondulf.db") as connection:
         used = connection.execute(
-            "SELECT last_used_at FROM tokens WHERE kind = 'access'").fetchone()[0]
+            "SELECT last_used_at FROM tokens WHERE kind = 'access'"
+        ).fetchone()[0]
     assert used is not None
 
 

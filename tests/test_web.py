@@ -28,8 +28,9 @@ async def client(make_settings: Callable[..., Settings]) -> AsyncIterator[TestCl
 
     app.router.add_get("/boom", boom)
     app.router.add_get("/token-boom", boom)
-    async with TestClient(TestServer(app, host="127.0.0.1"),
-                          headers=BEHIND_TLS_PROXY) as test_client:
+    async with TestClient(
+        TestServer(app, host="127.0.0.1"), headers=BEHIND_TLS_PROXY
+    ) as test_client:
         yield test_client
 
 
@@ -45,27 +46,28 @@ async def test_health_answers_over_plain_http_in_production(client: TestClient) 
     settings = client.app[SERVICES].settings  # type: ignore[index]
     assert not settings.debug and settings.base_url.startswith("https://")
     assert client.make_url("/health").scheme == "http"
-    response = await client.get("/health", allow_redirects=False,
-                                headers={"X-Forwarded-Proto": "http"})
+    response = await client.get(
+        "/health", allow_redirects=False, headers={"X-Forwarded-Proto": "http"}
+    )
     assert response.status == 200
 
 
 async def test_plain_http_is_sent_to_https_on_the_issuers_host(
-    make_settings: Callable[..., Settings]
+    make_settings: Callable[..., Settings],
 ) -> None:
     async with TestClient(TestServer(create_app(make_settings()))) as plain:
-        response = await plain.get("/authorize?x=1", allow_redirects=False,
-                                   headers={"Host": "evil.test"})
+        response = await plain.get(
+            "/authorize?x=1", allow_redirects=False, headers={"Host": "evil.test"}
+        )
         assert response.status == 301
         assert response.headers["Location"] == "https://auth.test/authorize?x=1"
         posted = await plain.post("/token", data={"code": "x"}, allow_redirects=False)
-        assert posted.status == 403 and "only https" in (await posted.json())[
-            "error_description"]
+        assert posted.status == 403 and "only https" in (await posted.json())["error_description"]
         assert (await plain.get("/health")).status == 200  # probes keep working
 
 
 async def test_only_a_trusted_proxy_can_say_the_request_came_over_https(
-    make_settings: Callable[..., Settings]
+    make_settings: Callable[..., Settings],
 ) -> None:
     untrusted = create_app(make_settings(GONDULF_TRUSTED_PROXIES="10.0.0.0/8"))
     async with TestClient(TestServer(untrusted), headers=BEHIND_TLS_PROXY) as spoofing:
@@ -84,7 +86,8 @@ async def test_health_is_503_when_the_database_is_unusable(client: TestClient) -
 
 async def test_server_migrates_the_database_on_start(client: TestClient) -> None:
     rows = await client.app[SERVICES].store.database.fetchall(  # type: ignore[index,attr-defined]
-        "SELECT version FROM schema_migrations")
+        "SELECT version FROM schema_migrations"
+    )
     assert [row["version"] for row in rows] == [m.version for m in load_migrations()]
 
 
@@ -104,8 +107,9 @@ async def test_html_pages_carry_the_metadata_link_and_security_headers(
 ) -> None:
     response = await client.get("/")
     headers = response.headers
-    assert headers["Link"] == ('<https://auth.test/.well-known/oauth-authorization-server>; '
-                               'rel="indieauth-metadata"')
+    assert headers["Link"] == (
+        '<https://auth.test/.well-known/oauth-authorization-server>; rel="indieauth-metadata"'
+    )
     assert headers["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
     assert headers["X-Content-Type-Options"] == "nosniff"
@@ -185,16 +189,22 @@ async def test_access_log_leaves_out_query_strings(
 
 
 async def test_sign_in_cookie_is_secure_in_production(
-    make_settings: Callable[..., Settings]
+    make_settings: Callable[..., Settings],
 ) -> None:
     # a loopback client_id is never fetched, so this works without any web site
     app = create_app(make_settings(GONDULF_TRUSTED_PROXIES="127.0.0.1"))
     async with TestClient(TestServer(app), headers=BEHIND_TLS_PROXY) as test_client:
-        response = await test_client.get("/authorize", params={
-            "response_type": "code", "client_id": "http://127.0.0.1:9/",
-            "redirect_uri": "http://127.0.0.1:9/cb", "state": "s",
-            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-            "code_challenge_method": "S256"})
+        response = await test_client.get(
+            "/authorize",
+            params={
+                "response_type": "code",
+                "client_id": "http://127.0.0.1:9/",
+                "redirect_uri": "http://127.0.0.1:9/cb",
+                "state": "s",
+                "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+                "code_challenge_method": "S256",
+            },
+        )
         assert response.status == 200
         cookie = response.headers["Set-Cookie"]
         assert "Secure" in cookie and "HttpOnly" in cookie

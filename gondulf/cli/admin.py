@@ -22,13 +22,14 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-tokens_app = typer.Typer(help="List and revoke access and refresh tokens.",
-                         no_args_is_help=True)
-domains_app = typer.Typer(help="List the domains Gondulf knows and forget one.",
-                          no_args_is_help=True)
+tokens_app = typer.Typer(help="List and revoke access and refresh tokens.", no_args_is_help=True)
+domains_app = typer.Typer(
+    help="List the domains Gondulf knows and forget one.", no_args_is_help=True
+)
 resource_servers_app = typer.Typer(
     help="Credentials that let resource servers (Micropub endpoints...) introspect tokens.",
-    no_args_is_help=True)
+    no_args_is_help=True,
+)
 
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 
@@ -102,22 +103,29 @@ def _identity_filter(me: str | None) -> str | None:
         fail(f"--me: {exc.description}", EXIT_USAGE)
 
 
-async def _find_tokens(services: Services, me: str | None, client: str | None,
-                       include_inactive: bool) -> list[TokenRecord]:
-    return await services.tokens.find(me=me, client_id=client,
-                                      include_inactive=include_inactive)
+async def _find_tokens(
+    services: Services, me: str | None, client: str | None, include_inactive: bool
+) -> list[TokenRecord]:
+    return await services.tokens.find(me=me, client_id=client, include_inactive=include_inactive)
 
 
 @tokens_app.command("list")
 def tokens_list(
-    me: Annotated[str | None, typer.Option("--me", metavar="PROFILE_URL",
-                                           help="Only tokens of this identity, such as "
-                                           "https://jane.example/ (jane.example for short)."
-                                           )] = None,
-    client: Annotated[str | None, typer.Option("--client", metavar="CLIENT_ID",
-                                               help="Only tokens of this app.")] = None,
-    all_tokens: Annotated[bool, typer.Option("--all", help="Include expired, rotated and "
-                                             "revoked tokens.")] = False,
+    me: Annotated[
+        str | None,
+        typer.Option(
+            "--me",
+            metavar="PROFILE_URL",
+            help="Only tokens of this identity, such as "
+            "https://jane.example/ (jane.example for short).",
+        ),
+    ] = None,
+    client: Annotated[
+        str | None, typer.Option("--client", metavar="CLIENT_ID", help="Only tokens of this app.")
+    ] = None,
+    all_tokens: Annotated[
+        bool, typer.Option("--all", help="Include expired, rotated and revoked tokens.")
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
     """List tokens (active ones unless --all)."""
@@ -128,29 +136,52 @@ def tokens_list(
     records = _with_services(lambda s: _find_tokens(s, identity, client_id, all_tokens))
     now = time.time()
     if json_output:
-        print_json([{"id": r.id, "kind": r.kind, "me": r.me, "client_id": r.client_id,
-                     "scope": " ".join(r.scope), "created_at": r.created_at,
-                     "expires_at": r.expires_at, "last_used_at": r.last_used_at,
-                     "status": _token_status(r, now)} for r in records])
+        print_json(
+            [
+                {
+                    "id": r.id,
+                    "kind": r.kind,
+                    "me": r.me,
+                    "client_id": r.client_id,
+                    "scope": " ".join(r.scope),
+                    "created_at": r.created_at,
+                    "expires_at": r.expires_at,
+                    "last_used_at": r.last_used_at,
+                    "status": _token_status(r, now),
+                }
+                for r in records
+            ]
+        )
         return
     table = Table(title=f"{len(records)} token(s)")
     for column in ("ID", "Kind", "Me", "App", "Scope", "Issued", "Last used", "Status"):
         table.add_column(column)
     for r in records:
-        table.add_row(r.id, r.kind, escape(r.me), escape(r.client_id), escape(" ".join(r.scope)),
-                      utc_text(r.created_at), utc_text(r.last_used_at), _token_status(r, now))
+        table.add_row(
+            r.id,
+            r.kind,
+            escape(r.me),
+            escape(r.client_id),
+            escape(" ".join(r.scope)),
+            utc_text(r.created_at),
+            utc_text(r.last_used_at),
+            _token_status(r, now),
+        )
     console.print(table)
 
 
 @tokens_app.command("revoke")
 def tokens_revoke(
-    token_id: Annotated[str | None, typer.Argument(metavar="ID",
-                                                   help="The token's ID (gondulf tokens list).")
-                        ] = None,
-    me: Annotated[str | None, typer.Option("--me", metavar="PROFILE_URL",
-                                           help="Every token of this identity.")] = None,
-    client: Annotated[str | None, typer.Option("--client", metavar="CLIENT_ID",
-                                               help="Every token of this app.")] = None,
+    token_id: Annotated[
+        str | None, typer.Argument(metavar="ID", help="The token's ID (gondulf tokens list).")
+    ] = None,
+    me: Annotated[
+        str | None,
+        typer.Option("--me", metavar="PROFILE_URL", help="Every token of this identity."),
+    ] = None,
+    client: Annotated[
+        str | None, typer.Option("--client", metavar="CLIENT_ID", help="Every token of this app.")
+    ] = None,
     yes: YesOption = False,
     json_output: JsonOption = False,
 ) -> None:
@@ -195,8 +226,13 @@ def domains_list(json_output: JsonOption = False) -> None:
     for column in ("Domain", "Known since", "Last checked", "Last verified", "Result"):
         table.add_column(column)
     for r in records:
-        table.add_row(r.domain, utc_text(r.created_at), utc_text(r.last_checked_at),
-                      utc_text(r.last_verified_at), escape(r.last_check_result or "-"))
+        table.add_row(
+            r.domain,
+            utc_text(r.created_at),
+            utc_text(r.last_checked_at),
+            utc_text(r.last_verified_at),
+            escape(r.last_check_result or "-"),
+        )
     console.print(table)
 
 
@@ -222,8 +258,9 @@ def domains_forget(
     if json_output:
         print_json({"domain": name, "forgotten": forgotten, "revoked": revoked})
     else:
-        console.print(f"Forgot {name}; revoked {revoked} token(s). Its next sign-in checks "
-                      "DNS again.")
+        console.print(
+            f"Forgot {name}; revoked {revoked} token(s). Its next sign-in checks DNS again."
+        )
 
 
 @resource_servers_app.command("add")
@@ -241,11 +278,11 @@ def resource_servers_add(
     if json_output:
         print_json({"id": server.id, "name": server.name, "credential": credential})
         return
-    console.print(f"Added {escape(server.name)} ({server.id}). Its credential, shown only "
-                  "this once:")
+    console.print(
+        f"Added {escape(server.name)} ({server.id}). Its credential, shown only this once:"
+    )
     console.print(credential, markup=False)
-    console.print("Send it as 'Authorization: Bearer CREDENTIAL' to the introspection "
-                  "endpoint.")
+    console.print("Send it as 'Authorization: Bearer CREDENTIAL' to the introspection endpoint.")
 
 
 @resource_servers_app.command("list")
@@ -274,6 +311,7 @@ def resource_servers_remove(
     json_output: JsonOption = False,
 ) -> None:
     """Remove a resource server; its credential stops working at once."""
+
     async def work(services: Services) -> bool:
         return await services.resource_servers.remove(name)
 
@@ -332,5 +370,7 @@ def restore(
     if json_output:
         print_json({"restored": str(path), "previous": str(kept) if kept else None})
     else:
-        console.print(f"Restored {settings.database_path} from {path}."
-                      + (f" The previous database is kept as {kept}." if kept else ""))
+        console.print(
+            f"Restored {settings.database_path} from {path}."
+            + (f" The previous database is kept as {kept}." if kept else "")
+        )

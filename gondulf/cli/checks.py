@@ -43,18 +43,24 @@ def check_config(json_output: JsonOption = False) -> None:
     except ConfigError as exc:
         problems = exc.problems
         values = {
-            spec.name: ("********" if spec.secret and raw.get(spec.name) else
-                        raw.get(spec.name, spec.default_text))
+            spec.name: (
+                "********"
+                if spec.secret and raw.get(spec.name)
+                else raw.get(spec.name, spec.default_text)
+            )
             for spec in SETTING_SPECS
         }
     if json_output:
-        print_json({
-            "ok": not problems,
-            "settings": {name: {"value": values[name], "source": sources[name]}
-                         for name in values},
-            "problems": [{"variable": p.variable, "message": p.message} for p in problems],
-            "warnings": [{"variable": w.variable, "message": w.message} for w in warnings],
-        })
+        print_json(
+            {
+                "ok": not problems,
+                "settings": {
+                    name: {"value": values[name], "source": sources[name]} for name in values
+                },
+                "problems": [{"variable": p.variable, "message": p.message} for p in problems],
+                "warnings": [{"variable": w.variable, "message": w.message} for w in warnings],
+            }
+        )
     else:
         table = Table(title="Gondulf settings", show_lines=False)
         for column in ("Variable", "Value", "From"):
@@ -73,8 +79,9 @@ def check_config(json_output: JsonOption = False) -> None:
 
 
 def migrate(
-    status: Annotated[bool, typer.Option("--status", help="Only list migrations and "
-                                         "whether each is applied.")] = False,
+    status: Annotated[
+        bool, typer.Option("--status", help="Only list migrations and whether each is applied.")
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Apply pending database migrations (each in its own transaction)."""
@@ -98,20 +105,28 @@ def migrate(
 
     applied, listing = run(work())
     if json_output:
-        print_json({"database": str(settings.database_path), "applied_now": applied,
-                    "migrations": [m.__dict__ for m in listing]})
+        print_json(
+            {
+                "database": str(settings.database_path),
+                "applied_now": applied,
+                "migrations": [m.__dict__ for m in listing],
+            }
+        )
         return
     if status:
         table = Table(title=f"Migrations of {settings.database_path}")
         for column in ("Version", "Name", "Applied"):
             table.add_column(column)
         for m in listing:
-            table.add_row(f"{m.version:04d}", m.name,
-                          utc_text(m.applied_at, missing="[yellow]pending[/]"))
+            table.add_row(
+                f"{m.version:04d}", m.name, utc_text(m.applied_at, missing="[yellow]pending[/]")
+            )
         console.print(table)
     elif applied:
-        console.print(f"Applied {len(applied)} migration(s) to {settings.database_path}: "
-                      + ", ".join(applied))
+        console.print(
+            f"Applied {len(applied)} migration(s) to {settings.database_path}: "
+            + ", ".join(applied)
+        )
     else:
         console.print(f"{settings.database_path} is up to date.")
 
@@ -135,9 +150,16 @@ def verify_dns(
 
     proof = run(work())
     if json_output:
-        print_json({"domain": proof.domain, "record": proof.record_name,
-                    "status": proof.txt.status.value, "values": list(proof.txt.values),
-                    "verified": proof.verified, "fix": None if proof.verified else proof.fix})
+        print_json(
+            {
+                "domain": proof.domain,
+                "record": proof.record_name,
+                "status": proof.txt.status.value,
+                "values": list(proof.txt.values),
+                "verified": proof.verified,
+                "fix": None if proof.verified else proof.fix,
+            }
+        )
     else:
         console.print(f"{PASS if proof.verified else FAIL} {escape(proof.txt.describe)}")
         if proof.verified:
@@ -164,23 +186,35 @@ def send_test_email(
         fail(f"{address!r} is not an email address (such as jane@example.com)", EXIT_USAGE)
 
     async def work() -> SendResult:
-        message = smtp_test_message(sender=settings.smtp.from_address, recipient=recipient,
-                                    issuer=settings.issuer, smtp_host=settings.smtp.host)
+        message = smtp_test_message(
+            sender=settings.smtp.from_address,
+            recipient=recipient,
+            issuer=settings.issuer,
+            smtp_host=settings.smtp.host,
+        )
         async with open_services(settings, database=False) as services:
             return await services.email.send(message)
 
     result = run(work())
     if json_output:
-        print_json({"recipient": result.recipient, "response": result.response,
-                    "logged_only": result.logged_only})
+        print_json(
+            {
+                "recipient": result.recipient,
+                "response": result.response,
+                "logged_only": result.logged_only,
+            }
+        )
     else:
-        console.print(f"{PASS} sent to {escape(result.recipient)}; the server answered: "
-                      f"{escape(result.response)}")
+        console.print(
+            f"{PASS} sent to {escape(result.recipient)}; the server answered: "
+            f"{escape(result.response)}"
+        )
 
 
 def inspect_domain(
-    target: Annotated[str, typer.Argument(metavar="DOMAIN_OR_URL",
-                                          help="A domain (example.com) or homepage URL.")],
+    target: Annotated[
+        str, typer.Argument(metavar="DOMAIN_OR_URL", help="A domain (example.com) or homepage URL.")
+    ],
     json_output: JsonOption = False,
 ) -> None:
     """Check that a person's domain is ready to sign in here, with the fix for each failure."""
@@ -196,9 +230,17 @@ def inspect_domain(
 
     report = run(work())
     if json_output:
-        print_json({"domain": report.domain, "homepage": report.homepage_url, "ok": report.ok,
-                    "checks": [{"name": c.name, "status": c.status, "detail": c.detail,
-                                "fix": c.fix} for c in report.checks]})
+        print_json(
+            {
+                "domain": report.domain,
+                "homepage": report.homepage_url,
+                "ok": report.ok,
+                "checks": [
+                    {"name": c.name, "status": c.status, "detail": c.detail, "fix": c.fix}
+                    for c in report.checks
+                ],
+            }
+        )
     else:
         console.print(f"Inspecting {escape(report.domain)} ({escape(report.homepage_url)})")
         marks = {"pass": PASS, "fail": FAIL, "info": INFO}

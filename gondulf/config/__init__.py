@@ -10,5 +10,15 @@ from gondulf.config.settings import (
 )
 from gondulf.config.values import Nameserver, Network
 
-__all__ = ["SETTING_SPECS", "Limits", "Nameserver", "Network", "SettingSpec", "Settings",
-           "SmtpSettings", "load_settings", "read_environment", "setting_sources"]
+__all__ = [
+    "SETTING_SPECS",
+    "Limits",
+    "Nameserver",
+    "Network",
+    "SettingSpec",
+    "Settings",
+    "SmtpSettings",
+    "load_settings",
+    "read_environment",
+    "setting_sources",
+]

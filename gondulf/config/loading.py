@@ -144,46 +144,68 @@ def _apply_rules(settings: Settings, read: _Reader, *, dev: bool) -> Settings:
         base_url = issuer_for_address(settings.host, settings.port)
     if not base_url:
         if "GONDULF_BASE_URL" not in read.raw or not read.raw["GONDULF_BASE_URL"].strip():
-            read.problem("GONDULF_BASE_URL", "is not set; use the public URL of this server, "
-                         "such as https://auth.example.com/")
+            read.problem(
+                "GONDULF_BASE_URL",
+                "is not set; use the public URL of this server, such as https://auth.example.com/",
+            )
         base_url = "http://127.0.0.1/"
-    elif base_url.startswith("http:") and not debug and \
-            not is_loopback_host(urlsplit(base_url).hostname or ""):
-        read.problem("GONDULF_BASE_URL", f"value {base_url!r} is not valid: use https (http is "
-                     "allowed only with GONDULF_DEBUG=true or a loopback host)")
+    elif (
+        base_url.startswith("http:")
+        and not debug
+        and not is_loopback_host(urlsplit(base_url).hostname or "")
+    ):
+        read.problem(
+            "GONDULF_BASE_URL",
+            f"value {base_url!r} is not valid: use https (http is "
+            "allowed only with GONDULF_DEBUG=true or a loopback host)",
+        )
 
     secret_key = settings.secret_key
     if dev and not secret_key:
         secret_key = dev_secret(settings.database_path.parent)
     if not secret_key:
-        read.problem("GONDULF_SECRET_KEY", f"is not set; set it to a random string of at least "
-                     f"{MIN_SECRET_LENGTH} characters (python3 -c 'import secrets; "
-                     "print(secrets.token_urlsafe(48))')")
+        read.problem(
+            "GONDULF_SECRET_KEY",
+            f"is not set; set it to a random string of at least "
+            f"{MIN_SECRET_LENGTH} characters (python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))')",
+        )
     elif len(secret_key) < MIN_SECRET_LENGTH:
-        read.problem("GONDULF_SECRET_KEY", f"is {len(secret_key)} characters long; use at "
-                     f"least {MIN_SECRET_LENGTH} random characters")
+        read.problem(
+            "GONDULF_SECRET_KEY",
+            f"is {len(secret_key)} characters long; use at "
+            f"least {MIN_SECRET_LENGTH} random characters",
+        )
 
     smtp = settings.smtp
     if not smtp.host and not debug:
-        read.problem("GONDULF_SMTP_HOST", "is not set; Gondulf cannot email sign-in codes. "
-                     "Set it to your SMTP server, such as smtp.example.com")
+        read.problem(
+            "GONDULF_SMTP_HOST",
+            "is not set; Gondulf cannot email sign-in codes. "
+            "Set it to your SMTP server, such as smtp.example.com",
+        )
     if bool(smtp.username) != bool(smtp.password):
         missing = "GONDULF_SMTP_PASSWORD" if smtp.username else "GONDULF_SMTP_USERNAME"
-        read.problem(missing, "is not set while the other SMTP login setting is; set both or "
-                     "neither")
+        read.problem(
+            missing, "is not set while the other SMTP login setting is; set both or neither"
+        )
     from_address = smtp.from_address or f"gondulf@{urlsplit(base_url).hostname or 'localhost'}"
     if "\n" in from_address or "\r" in from_address or "@" not in from_address:
-        read.problem("GONDULF_SMTP_FROM", "is not an email address; use one such as "
-                     "gondulf@example.com")
-    smtp = replace(smtp, from_address=from_address,
-                   implicit_tls=smtp.use_tls and smtp.port == 465)
+        read.problem(
+            "GONDULF_SMTP_FROM", "is not an email address; use one such as gondulf@example.com"
+        )
+    smtp = replace(smtp, from_address=from_address, implicit_tls=smtp.use_tls and smtp.port == 465)
 
     limits = settings.limits
     if limits.codes_per_ip >= limits.codes_per_address:
-        read.problem("GONDULF_LIMIT_CODES_PER_IP", "must be below "
-                     "GONDULF_LIMIT_CODES_PER_ADDRESS, or one network could use up a person's "
-                     "codes")
+        read.problem(
+            "GONDULF_LIMIT_CODES_PER_IP",
+            "must be below "
+            "GONDULF_LIMIT_CODES_PER_ADDRESS, or one network could use up a person's "
+            "codes",
+        )
     if limits.codes_per_address > limits.codes_per_domain:
-        read.problem("GONDULF_LIMIT_CODES_PER_DOMAIN", "must be at least "
-                     "GONDULF_LIMIT_CODES_PER_ADDRESS")
+        read.problem(
+            "GONDULF_LIMIT_CODES_PER_DOMAIN", "must be at least GONDULF_LIMIT_CODES_PER_ADDRESS"
+        )
     return replace(settings, debug=debug, base_url=base_url, secret_key=secret_key, smtp=smtp)

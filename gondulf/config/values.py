@@ -82,7 +82,7 @@ def database_path(value: str) -> Path:
     prefix = "sqlite:///"
     if not value.startswith(prefix) or len(value) == len(prefix):
         raise ValueError("use sqlite:///relative/path.db or sqlite:////absolute/path.db")
-    path = value[len(prefix):]
+    path = value[len(prefix) :]
     if path == ":memory:":
         raise ValueError("an in-memory database loses every sign-in on restart; use a file")
     return Path(path)
@@ -125,8 +125,9 @@ def networks(value: str) -> tuple[Network, ...]:
         try:
             found.append(ipaddress.ip_network(item, strict=False))
         except ValueError:
-            raise ValueError(f"{item!r} is not an IP address or CIDR network "
-                             "(such as 127.0.0.1 or 10.0.0.0/8)") from None
+            raise ValueError(
+                f"{item!r} is not an IP address or CIDR network (such as 127.0.0.1 or 10.0.0.0/8)"
+            ) from None
     return tuple(found)
 
 

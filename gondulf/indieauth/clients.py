@@ -29,14 +29,26 @@ class ClientInfo:
     redirect_uris: tuple[str, ...] = ()
 
     def to_json(self) -> str:
-        return json.dumps({"client_id": self.client_id, "name": self.name, "logo": self.logo,
-                           "uri": self.uri, "redirect_uris": list(self.redirect_uris)})
+        return json.dumps(
+            {
+                "client_id": self.client_id,
+                "name": self.name,
+                "logo": self.logo,
+                "uri": self.uri,
+                "redirect_uris": list(self.redirect_uris),
+            }
+        )
 
     @classmethod
     def from_json(cls, text: str) -> ClientInfo:
         data = json.loads(text)
-        return cls(data["client_id"], data.get("name"), data.get("logo"), data.get("uri"),
-                   tuple(data.get("redirect_uris", ())))
+        return cls(
+            data["client_id"],
+            data.get("name"),
+            data.get("logo"),
+            data.get("uri"),
+            tuple(data.get("redirect_uris", ())),
+        )
 
     @property
     def uri_host_differs(self) -> bool:
@@ -66,10 +78,13 @@ def parse_client_metadata(document: bytes, client_id: str) -> ClientInfo:
         raise InvalidClientMetadata("the client metadata is not a JSON object")
     if data.get("client_id") != client_id:
         raise InvalidClientMetadata("its client_id does not equal the URL it was fetched from")
-    if "client_secret" in data or data.get("token_endpoint_auth_method") \
-            not in SECRET_AUTH_METHODS_OK:
-        raise InvalidClientMetadata("it declares a client secret, which public clients "
-                                    "must not have")
+    if (
+        "client_secret" in data
+        or data.get("token_endpoint_auth_method") not in SECRET_AUTH_METHODS_OK
+    ):
+        raise InvalidClientMetadata(
+            "it declares a client secret, which public clients must not have"
+        )
     client_uri = _https_url(data.get("client_uri"))
     if client_uri and not client_id.startswith(client_uri):
         raise InvalidClientMetadata("its client_uri is not a prefix of its client_id")

@@ -34,8 +34,9 @@ def normalise_issuer(value: str, *, allow_http: bool) -> str:
     except ValueError:
         raise ValueError("the port is not a number from 1 to 65535") from None
     if parts.scheme == "http" and not allow_http and not is_loopback_host(parts.hostname):
-        raise ValueError("use https (http is allowed only with GONDULF_DEBUG=true "
-                         "or a loopback host)")
+        raise ValueError(
+            "use https (http is allowed only with GONDULF_DEBUG=true or a loopback host)"
+        )
     host = parts.hostname.lower()
     if ":" in host:
         host = f"[{host}]"

@@ -33,8 +33,9 @@ def verify(verifier: str | None, challenge: str | None) -> None:
     """RFC 7636 §4.6: the verifier must hash to the challenge; neither may appear alone."""
     if challenge is None:
         if verifier:
-            raise InvalidGrant("code_verifier given, but the authorization request had no "
-                               "code_challenge")
+            raise InvalidGrant(
+                "code_verifier given, but the authorization request had no code_challenge"
+            )
         return
     if not verifier:
         raise InvalidGrant("code_verifier is required: the authorization request used PKCE")

@@ -53,8 +53,12 @@ def client_and_redirect(params: Mapping[str, str]) -> tuple[str, str]:
 
 
 def parse_request(
-    params: Mapping[str, str], client_id: str, redirect_uri: str, *,
-    allow_no_pkce: bool, debug: bool,
+    params: Mapping[str, str],
+    client_id: str,
+    redirect_uri: str,
+    *,
+    allow_no_pkce: bool,
+    debug: bool,
 ) -> AuthorizationRequest:
     """The rest of the request, once redirect_uri is verified; errors are OAuthErrors."""
     response_type = params.get("response_type", "")
@@ -75,8 +79,9 @@ def parse_request(
         if method is not None:
             raise InvalidRequest("code_challenge_method given without code_challenge")
         if not allow_no_pkce:
-            raise InvalidRequest("PKCE is required: send code_challenge and "
-                                 "code_challenge_method=S256")
+            raise InvalidRequest(
+                "PKCE is required: send code_challenge and code_challenge_method=S256"
+            )
     else:
         pkce.check_challenge(challenge, method or "plain")
     me_hint = None
@@ -85,5 +90,6 @@ def parse_request(
             me_hint = canonical_profile_url(params["me"], debug=debug)
         except InvalidURL:
             me_hint = None  # only a hint: the person is asked instead
-    return AuthorizationRequest(client_id, redirect_uri, state, scope, challenge, method,
-                                me_hint, profile_only)
+    return AuthorizationRequest(
+        client_id, redirect_uri, state, scope, challenge, method, me_hint, profile_only
+    )

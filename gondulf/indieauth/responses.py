@@ -19,14 +19,14 @@ INACTIVE: dict[str, Any] = {"active": False}
 def add_query(url: str, params: dict[str, str]) -> str:
     """`url` with `params` added to its query, keeping the parameters it already has."""
     parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if k not in params]
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
     query += list(params.items())
     return urlunsplit(parts._replace(query=urlencode(query), fragment=""))
 
 
-def profile_response(me: str, scope: tuple[str, ...], profile: dict[str, Any] | None
-                     ) -> dict[str, Any]:
+def profile_response(
+    me: str, scope: tuple[str, ...], profile: dict[str, Any] | None
+) -> dict[str, Any]:
     """`me`, and `profile` when the profile scope was granted (§5.3.4); the email only
     with the email scope."""
     body: dict[str, Any] = {"me": me}
@@ -35,9 +35,15 @@ def profile_response(me: str, scope: tuple[str, ...], profile: dict[str, Any] | 
     return body
 
 
-def token_response(*, access_token: str, scope: tuple[str, ...], expires_in: int, me: str,
-                   profile: dict[str, Any] | None, refresh_token: str | None = None
-                   ) -> dict[str, Any]:
+def token_response(
+    *,
+    access_token: str,
+    scope: tuple[str, ...],
+    expires_in: int,
+    me: str,
+    profile: dict[str, Any] | None,
+    refresh_token: str | None = None,
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "access_token": access_token,
         "token_type": "Bearer",
@@ -49,13 +55,23 @@ def token_response(*, access_token: str, scope: tuple[str, ...], expires_in: int
     return {**body, **profile_response(me, scope, profile)}
 
 
-def introspection_response(*, me: str, client_id: str, scope: tuple[str, ...],
-                           issued_at: int, expires_at: int | None, refresh: bool
-                           ) -> dict[str, Any]:
+def introspection_response(
+    *,
+    me: str,
+    client_id: str,
+    scope: tuple[str, ...],
+    issued_at: int,
+    expires_at: int | None,
+    refresh: bool,
+) -> dict[str, Any]:
     """An active token; anything else is exactly INACTIVE."""
     body: dict[str, Any] = {
-        "active": True, "me": me, "client_id": client_id, "scope": " ".join(scope),
-        "iat": issued_at, "token_type": "refresh_token" if refresh else "Bearer",
+        "active": True,
+        "me": me,
+        "client_id": client_id,
+        "scope": " ".join(scope),
+        "iat": issued_at,
+        "token_type": "refresh_token" if refresh else "Bearer",
     }
     if expires_at is not None:
         body["exp"] = expires_at
@@ -67,8 +83,9 @@ def verification_response(*, me: str, client_id: str, scope: tuple[str, ...]) ->
     return {"me": me, "client_id": client_id, "scope": " ".join(scope)}
 
 
-def userinfo_response(*, me: str, scope: tuple[str, ...], profile: dict[str, Any] | None
-                      ) -> dict[str, Any]:
+def userinfo_response(
+    *, me: str, scope: tuple[str, ...], profile: dict[str, Any] | None
+) -> dict[str, Any]:
     """The profile granted with the token; InsufficientScope without `profile`."""
     if "profile" not in scope:
         raise InsufficientScope("the access token was not granted the profile scope")

@@ -7,7 +7,7 @@ import re
 from gondulf.indieauth.errors import InvalidScope
 
 # RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
-SCOPE_TOKEN = re.compile(r'^[\x21\x23-\x5b\x5d-\x7e]+$')
+SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
 MAX_SCOPES = 30
 
 DESCRIPTIONS = {

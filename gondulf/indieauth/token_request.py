@@ -83,8 +83,11 @@ def parse_token_request(params: Mapping[str, str]) -> TokenRequest:
         return LegacyRevocation(params.get("token", ""))
     if params.get("grant_type") == REFRESH_TOKEN:
         scope = params.get("scope")
-        return RefreshRequest(_required(params, REFRESH_TOKEN), _client_id(params),
-                              parse_scope(scope) if scope else None)
+        return RefreshRequest(
+            _required(params, REFRESH_TOKEN),
+            _client_id(params),
+            parse_scope(scope) if scope else None,
+        )
     return parse_code_redemption(params)
 
 

@@ -45,15 +45,23 @@ def cache_seconds(cache_control: str) -> int:
     return min(int(match.group(1)), MAX_CACHE_SECONDS) if match else 0
 
 
-def parse_client_html(html: str, url: str, header_links: dict[str, list[str]],
-                      client_id: str) -> ClientInfo:
+def parse_client_html(
+    html: str, url: str, header_links: dict[str, list[str]], client_id: str
+) -> ClientInfo:
     """The h-app / h-x-app and rel=redirect_uri links of an older client's page."""
     parsed = mf2py.parse(doc=html, url=url, metaformats=False)
-    app = next((item for item in parsed.get("items", [])
-                if {"h-app", "h-x-app"} & set(item.get("type", []))), None)
+    app = next(
+        (
+            item
+            for item in parsed.get("items", [])
+            if {"h-app", "h-x-app"} & set(item.get("type", []))
+        ),
+        None,
+    )
     props = app.get("properties", {}) if app else {}
     redirects = header_links.get("redirect_uri", []) + parsed.get("rels", {}).get(
-        "redirect_uri", [])
+        "redirect_uri", []
+    )
     logo = first_text(props.get("logo", []) + props.get("photo", []))
     name = first_text(props.get("name", []))
     return ClientInfo(
@@ -91,15 +99,20 @@ class ClientInfoService:
     async def _parse(self, result: FetchResult, client_id: str) -> ClientInfo:
         if result.content_type == "application/json" or result.content_type.endswith("+json"):
             if result.redirects:
-                raise ClientInfoUnavailable(f"{client_id} redirected; a client metadata "
-                                            "document must be served at the client_id itself")
+                raise ClientInfoUnavailable(
+                    f"{client_id} redirected; a client metadata "
+                    "document must be served at the client_id itself"
+                )
             if len(result.body) > MAX_JSON_BYTES:
-                raise ClientInfoUnavailable(f"{client_id} serves client metadata larger than "
-                                            f"{MAX_JSON_BYTES} bytes")
+                raise ClientInfoUnavailable(
+                    f"{client_id} serves client metadata larger than {MAX_JSON_BYTES} bytes"
+                )
             try:
                 return parse_client_metadata(result.body, client_id)
             except InvalidClientMetadata as exc:
-                raise ClientInfoUnavailable(f"{client_id} serves invalid client metadata: "
-                                            f"{exc}") from exc
-        return await asyncio.to_thread(parse_client_html, result.text(), result.url,
-                                       result.links, client_id)
+                raise ClientInfoUnavailable(
+                    f"{client_id} serves invalid client metadata: {exc}"
+                ) from exc
+        return await asyncio.to_thread(
+            parse_client_html, result.text(), result.url, result.links, client_id
+        )

@@ -43,14 +43,15 @@ class Homepage:
     def profile_url(self, typed: str) -> str:
         """The profile URL `typed` stands for, after its permanent redirects (§3.3)."""
         return profile_url_after_redirects(
-            typed, [(redirect.status, redirect.location) for redirect in self.redirects])
+            typed, [(redirect.status, redirect.location) for redirect in self.redirects]
+        )
 
 
 def mailto_address(href: str) -> str | None:
     """`mailto:Jane@Example.com?subject=x` → `Jane@example.com`; None when not one address."""
     if not href.lower().startswith("mailto:"):
         return None
-    return parse_address(unquote(href[len("mailto:"):].split("?")[0]))
+    return parse_address(unquote(href[len("mailto:") :].split("?")[0]))
 
 
 def first_text(values: list[Any]) -> str | None:

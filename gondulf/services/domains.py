@@ -35,11 +35,13 @@ class DomainService:
     async def record_check(self, proof: DomainProof, now: float | None = None) -> None:
         """Store the result of a DNS check; a failed check keeps the last success time."""
         await self._domains.record_check(
-            proof.domain, int(time.time() if now is None else now), proof.verified,
-            "verified" if proof.verified else proof.txt.describe)
+            proof.domain,
+            int(time.time() if now is None else now),
+            proof.verified,
+            "verified" if proof.verified else proof.txt.describe,
+        )
 
-    async def check(self, domain: str, now: float | None = None
-                    ) -> tuple[bool, DomainProof | None]:
+    async def check(self, domain: str, now: float | None = None) -> tuple[bool, DomainProof | None]:
         """Whether the domain is proven: a recent success, else a fresh lookup (recorded)."""
         current = time.time() if now is None else now
         record = await self.get(domain)

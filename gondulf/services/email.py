@@ -69,7 +69,13 @@ def build_message(
 
 
 def code_message(
-    *, sender: str, recipient: str, code: str, me: str, issuer: str, minutes: int,
+    *,
+    sender: str,
+    recipient: str,
+    code: str,
+    me: str,
+    issuer: str,
+    minutes: int,
     client: str,
 ) -> EmailMessage:
     """The sign-in code; `client` is the app's address (host), never a name it chose."""
@@ -85,7 +91,9 @@ def code_message(
 
 def smtp_test_message(*, sender: str, recipient: str, issuer: str, smtp_host: str) -> EmailMessage:
     return build_message(
-        sender, recipient, "Gondulf test message",
+        sender,
+        recipient,
+        "Gondulf test message",
         render("email/test.txt", issuer=issuer, smtp_host=smtp_host or "the log"),
     )
 
@@ -101,8 +109,10 @@ class EmailSender:
     async def send(self, message: EmailMessage) -> SendResult:
         recipient = str(message["To"])
         if self.log_only:
-            log.warning("development mode, no SMTP host: email not sent, written here:\n%s",
-                        message.as_string())
+            log.warning(
+                "development mode, no SMTP host: email not sent, written here:\n%s",
+                message.as_string(),
+            )
             return SendResult(recipient, "written to the log (development mode)", True)
         smtp = self.smtp
         try:
@@ -118,20 +128,26 @@ class EmailSender:
                 tls_context=self._tls_context,
             )
         except aiosmtplib.SMTPAuthenticationError as exc:
-            raise EmailError(f"the SMTP server refused the login for {smtp.username!r}: "
-                             f"{exc.code} {exc.message}") from exc
+            raise EmailError(
+                f"the SMTP server refused the login for {smtp.username!r}: {exc.code} {exc.message}"
+            ) from exc
         except aiosmtplib.SMTPRecipientsRefused as exc:
-            raise EmailError(f"the SMTP server refused the recipient {recipient}: "
-                             + "; ".join(f"{e.code} {e.message}" for e in exc.recipients)) from exc
+            raise EmailError(
+                f"the SMTP server refused the recipient {recipient}: "
+                + "; ".join(f"{e.code} {e.message}" for e in exc.recipients)
+            ) from exc
         except aiosmtplib.SMTPTimeoutError as exc:
-            raise EmailError(f"the SMTP server {smtp.host}:{smtp.port} did not answer within "
-                             f"{smtp.timeout:g} s") from exc
+            raise EmailError(
+                f"the SMTP server {smtp.host}:{smtp.port} did not answer within {smtp.timeout:g} s"
+            ) from exc
         except aiosmtplib.SMTPConnectError as exc:
-            raise EmailError(f"cannot connect to the SMTP server {smtp.host}:{smtp.port}: "
-                             f"{exc.message}") from exc
+            raise EmailError(
+                f"cannot connect to the SMTP server {smtp.host}:{smtp.port}: {exc.message}"
+            ) from exc
         except aiosmtplib.SMTPResponseException as exc:
-            raise EmailError(f"the SMTP server {smtp.host}:{smtp.port} answered {exc.code} "
-                             f"{exc.message}") from exc
+            raise EmailError(
+                f"the SMTP server {smtp.host}:{smtp.port} answered {exc.code} {exc.message}"
+            ) from exc
         except (aiosmtplib.SMTPException, OSError, ssl.SSLError, ValueError) as exc:
             raise EmailError(f"sending through {smtp.host}:{smtp.port} failed: {exc}") from exc
         log.info("email sent to %s through %s:%s", recipient, smtp.host, smtp.port)

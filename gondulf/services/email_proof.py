@@ -46,15 +46,23 @@ class EmailProof:
         return cls(**data)
 
     def code_live(self, now: float) -> bool:
-        return (self.code_digest is not None and self.code_expires_at is not None
-                and self.code_expires_at > now and self.attempts < MAX_CODE_ATTEMPTS)
+        return (
+            self.code_digest is not None
+            and self.code_expires_at is not None
+            and self.code_expires_at > now
+            and self.attempts < MAX_CODE_ATTEMPTS
+        )
 
-    def with_code(self, key: str, me: str, email: str, code: str, expires_at: int
-                  ) -> EmailProof:
+    def with_code(self, key: str, me: str, email: str, code: str, expires_at: int) -> EmailProof:
         """A new code sent to `email` replaces any earlier one."""
-        return replace(self, email=email, code_digest=code_digest(key, me, email, self.emails,
-                                                                   code),
-                       code_expires_at=expires_at, attempts=0, codes_sent=self.codes_sent + 1)
+        return replace(
+            self,
+            email=email,
+            code_digest=code_digest(key, me, email, self.emails, code),
+            code_expires_at=expires_at,
+            attempts=0,
+            codes_sent=self.codes_sent + 1,
+        )
 
     def without_code(self) -> EmailProof:
         return replace(self, code_digest=None, code_expires_at=None)

@@ -81,20 +81,41 @@ def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
 
 
 # IPv4 special-purpose blocks (IANA registry): never a public web site.
-IPV4_SPECIAL = tuple(_network(n) for n in (
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
-    "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.31.196.0/24", "192.52.193.0/24",
-    "192.88.99.0/24", "192.168.0.0/16", "192.175.48.0/24", "198.18.0.0/15",
-    "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4"))
+IPV4_SPECIAL = tuple(
+    _network(n)
+    for n in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.31.196.0/24",
+        "192.52.193.0/24",
+        "192.88.99.0/24",
+        "192.168.0.0/16",
+        "192.175.48.0/24",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+    )
+)
 IPV6_GLOBAL_UNICAST = _network("2000::/3")
 IPV6_DOCUMENTATION = (_network("2001:db8::/32"), _network("3fff::/20"))
 # IPv6 forms that carry an IPv4 address in their last 32 bits: judged by that address.
-IPV6_WITH_IPV4_LAST = tuple(_network(n) for n in (
-    "::ffff:0:0/96",  # IPv4-mapped
-    "::/96",  # IPv4-compatible (deprecated), which holds :: and ::1 too
-    "::ffff:0:0:0/96",  # IPv4-translated (SIIT)
-    "64:ff9b::/96",  # NAT64, well-known prefix
-))
+IPV6_WITH_IPV4_LAST = tuple(
+    _network(n)
+    for n in (
+        "::ffff:0:0/96",  # IPv4-mapped
+        "::/96",  # IPv4-compatible (deprecated), which holds :: and ::1 too
+        "::ffff:0:0:0/96",  # IPv4-translated (SIIT)
+        "64:ff9b::/96",  # NAT64, well-known prefix
+    )
+)
 SIX_TO_FOUR = _network("2002::/16")  # the IPv4 address in bits 16-47
 
 
@@ -119,8 +140,12 @@ def is_public_address(ip: IPAddress) -> bool:
     embedded = embedded_ipv4(ip)
     if embedded is not None:
         return is_public_address(embedded)
-    return (ip in IPV6_GLOBAL_UNICAST and ip.is_global and ip.scope_id is None
-            and not any(ip in network for network in IPV6_DOCUMENTATION))
+    return (
+        ip in IPV6_GLOBAL_UNICAST
+        and ip.is_global
+        and ip.scope_id is None
+        and not any(ip in network for network in IPV6_DOCUMENTATION)
+    )
 
 
 def any_address(ip: IPAddress) -> bool:
@@ -146,8 +171,9 @@ class FetchPolicy:
 
     def check_address(self, host: str, address: str) -> None:
         if not self.address_allowed(ipaddress.ip_address(address.split("%")[0])):
-            raise AddressNotAllowed(f"{host} is not a public address ({address}); "
-                                    "Gondulf only fetches public web sites")
+            raise AddressNotAllowed(
+                f"{host} is not a public address ({address}); Gondulf only fetches public web sites"
+            )
 
 
 @dataclass(frozen=True)
@@ -333,13 +359,16 @@ class Fetcher:
         first = current
         while True:
             self.check_url(current)
-            async with self._hosts.hold(current.host or ""), \
-                    await self._request(current, accept) as response:
+            async with (
+                self._hosts.hold(current.host or ""),
+                await self._request(current, accept) as response,
+            ):
                 location = response.headers.get("Location")
                 if follow_redirects and response.status in REDIRECT_STATUSES and location:
                     if len(history) >= self.policy.max_redirects:
                         raise TooManyRedirects(
-                            f"{first} redirected more than {self.policy.max_redirects} times")
+                            f"{first} redirected more than {self.policy.max_redirects} times"
+                        )
                     try:
                         target = current.join(URL(location))
                     except ValueError as exc:

@@ -25,9 +25,16 @@ GRANTS_STATE = "gondulf-grants"
 
 def grants_sign_in_request(issuer: str, grants_url: str) -> AuthorizationRequest:
     """The sign-in to Gondulf itself that opens the grants page."""
-    return AuthorizationRequest(client_id=issuer, redirect_uri=grants_url, state=GRANTS_STATE,
-                                scope=(), code_challenge=None, code_challenge_method=None,
-                                me_hint=None, profile_only=True)
+    return AuthorizationRequest(
+        client_id=issuer,
+        redirect_uri=grants_url,
+        state=GRANTS_STATE,
+        scope=(),
+        code_challenge=None,
+        code_challenge_method=None,
+        me_hint=None,
+        profile_only=True,
+    )
 
 
 def grants_client(issuer: str) -> ClientInfo:
@@ -53,15 +60,23 @@ def grants_from(records: list[TokenRecord]) -> list[Grant]:
     for family_id, tokens in families.items():
         name = next((t.client_name for t in tokens if t.client_name), None)
         used = [t.last_used_at for t in tokens if t.last_used_at is not None]
-        grants.append(Grant(family_id, tokens[0].client_id, name,
-                            tuple(dict.fromkeys(s for t in tokens for s in t.scope)),
-                            min(t.created_at for t in tokens), max(used) if used else None))
+        grants.append(
+            Grant(
+                family_id,
+                tokens[0].client_id,
+                name,
+                tuple(dict.fromkeys(s for t in tokens for s in t.scope)),
+                min(t.created_at for t in tokens),
+                max(used) if used else None,
+            )
+        )
     return sorted(grants, key=lambda g: g.issued_at, reverse=True)
 
 
 class GrantsService:
-    def __init__(self, sessions: GrantsSessions, tokens: Tokens,
-                 token_service: TokenService) -> None:
+    def __init__(
+        self, sessions: GrantsSessions, tokens: Tokens, token_service: TokenService
+    ) -> None:
         self._sessions = sessions
         self._tokens = tokens
         self._token_service = token_service
@@ -70,8 +85,12 @@ class GrantsService:
         """A grants-page session for `me`; returns the id for its cookie."""
         session_id = new_secret()
         now = int(time.time())
-        await self._sessions.create(GrantsSession(token_digest(session_id), me, new_secret(),
-                                                  now + GRANTS_SESSION_LIFETIME), now)
+        await self._sessions.create(
+            GrantsSession(
+                token_digest(session_id), me, new_secret(), now + GRANTS_SESSION_LIFETIME
+            ),
+            now,
+        )
         return session_id
 
     async def session(self, session_id: str) -> GrantsSession | None:

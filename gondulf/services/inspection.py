@@ -55,8 +55,10 @@ def parse_target(target: str, *, debug: bool) -> tuple[str, str]:
         raise UsageError(f"{target!r} is not a domain name") from None
     allowed = ("http", "https") if debug else ("https",)
     if parts.scheme not in allowed or not host or ("." not in host and host != "localhost"):
-        raise UsageError(f"{target!r} is not a domain or {' or '.join(allowed)} URL "
-                         "(such as example.com or https://example.com/)")
+        raise UsageError(
+            f"{target!r} is not a domain or {' or '.join(allowed)} URL "
+            "(such as example.com or https://example.com/)"
+        )
     if any(c.isspace() for c in host) or parts.username or parts.password:
         raise UsageError(f"{target!r} is not a domain name")
     return host, text if parts.path else text + "/"
@@ -81,26 +83,48 @@ def _endpoint_checks(homepage: Homepage, issuer: str) -> list[Check]:
     return checks
 
 
-def _homepage_checks(homepage: Homepage | FetchError, url: str, domain: str, issuer: str
-                     ) -> list[Check]:
+def _homepage_checks(
+    homepage: Homepage | FetchError, url: str, domain: str, issuer: str
+) -> list[Check]:
     if isinstance(homepage, FetchError):
-        return [Check("homepage", FAIL, f"{url} could not be fetched: {homepage}",
-                      f"make {url} answer 200 with an HTML page over https")]
+        return [
+            Check(
+                "homepage",
+                FAIL,
+                f"{url} could not be fetched: {homepage}",
+                f"make {url} answer 200 with an HTML page over https",
+            )
+        ]
     checks = [Check("homepage", PASS, f"{homepage.url} answered")]
     identity = homepage.profile_url(url)
     if not same_host(homepage.url, identity):
-        checks[0] = Check("homepage", FAIL, f"{url} redirects temporarily to another site: "
-                          f"{homepage.url}", f"serve the homepage on {domain} itself, or "
-                          "redirect permanently (301) to make that site the identity")
+        checks[0] = Check(
+            "homepage",
+            FAIL,
+            f"{url} redirects temporarily to another site: {homepage.url}",
+            f"serve the homepage on {domain} itself, or "
+            "redirect permanently (301) to make that site the identity",
+        )
     elif not same_host(identity, url):
-        checks[0] = Check("homepage", INFO, f"{url} moved permanently to {identity}, which "
-                          "becomes the identity", "that host needs its own _gondulf TXT record")
+        checks[0] = Check(
+            "homepage",
+            INFO,
+            f"{url} moved permanently to {identity}, which becomes the identity",
+            "that host needs its own _gondulf TXT record",
+        )
     if homepage.emails:
-        checks.append(Check("rel=me email", PASS, "sign-in codes go to " +
-                            ", ".join(homepage.emails)))
+        checks.append(
+            Check("rel=me email", PASS, "sign-in codes go to " + ", ".join(homepage.emails))
+        )
     else:
-        checks.append(Check("rel=me email", FAIL, "no rel=\"me\" mailto: link found",
-                            f'add <link rel="me" href="mailto:you@{domain}">'))
+        checks.append(
+            Check(
+                "rel=me email",
+                FAIL,
+                'no rel="me" mailto: link found',
+                f'add <link rel="me" href="mailto:you@{domain}">',
+            )
+        )
     return checks + _endpoint_checks(homepage, issuer)
 
 
@@ -110,10 +134,13 @@ async def _database_check(services: Services, domain: str) -> Check:
         return Check("database", INFO, "no sign-in has checked this domain yet")
     when = utc_text
     fresh = record.verified_recently(time.time(), DNS_CHECK_VALID_FOR)
-    return Check("database", INFO,
-                 f"DNS last checked {when(record.last_checked_at)} ({record.last_check_result}); "
-                 f"last verified {when(record.last_verified_at)}"
-                 + ("; remembered as verified" if fresh else ""))
+    return Check(
+        "database",
+        INFO,
+        f"DNS last checked {when(record.last_checked_at)} ({record.last_check_result}); "
+        f"last verified {when(record.last_verified_at)}"
+        + ("; remembered as verified" if fresh else ""),
+    )
 
 
 async def inspect_domain(services: Services, target: str) -> Inspection:
@@ -126,9 +153,7 @@ async def inspect_domain(services: Services, target: str) -> Inspection:
         except FetchError as exc:
             return exc
 
-    proof, homepage = await asyncio.gather(
-        services.dns.verify_domain(domain), fetch_homepage()
-    )
+    proof, homepage = await asyncio.gather(services.dns.verify_domain(domain), fetch_homepage())
     checks = [_dns_check(proof)]
     checks += _homepage_checks(homepage, url, domain, settings.issuer)
     checks.append(await _database_check(services, domain))

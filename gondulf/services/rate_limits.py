@@ -36,13 +36,15 @@ class AbuseLimits:
         def limit(name: str, count: int) -> Limit:
             return Limit(name, count, limits.window)
 
-        return cls(limit("signins-per-ip", limits.signins_per_ip),
-                   limit("codes-per-ip", limits.codes_per_ip),
-                   limit("codes-per-address", limits.codes_per_address),
-                   limit("codes-per-domain", limits.codes_per_domain),
-                   limit("wrong-codes-per-ip", limits.wrong_codes_per_ip),
-                   limit("failed-api-per-ip", limits.failed_api_per_ip),
-                   limits.codes_per_session)
+        return cls(
+            limit("signins-per-ip", limits.signins_per_ip),
+            limit("codes-per-ip", limits.codes_per_ip),
+            limit("codes-per-address", limits.codes_per_address),
+            limit("codes-per-domain", limits.codes_per_domain),
+            limit("wrong-codes-per-ip", limits.wrong_codes_per_ip),
+            limit("failed-api-per-ip", limits.failed_api_per_ip),
+            limits.codes_per_session,
+        )
 
 
 IPV6_SITE_PREFIX = 48  # what one customer of a provider (or a free tunnel) may hold
@@ -71,8 +73,9 @@ class RateLimiter:
     def __init__(self, counters: RateLimits) -> None:
         self._counters = counters
 
-    async def acquire(self, checks: Sequence[tuple[Limit, str]], now: float | None = None
-                      ) -> Counted | Refused:
+    async def acquire(
+        self, checks: Sequence[tuple[Limit, str]], now: float | None = None
+    ) -> Counted | Refused:
         """Count one event under every (limit, key) unless one of them is reached."""
         return await self._counters.acquire(checks, _now(now))
 

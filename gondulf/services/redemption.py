@@ -29,12 +29,15 @@ from gondulf.storage.repositories import Store
 
 log = logging.getLogger("gondulf.redemption")
 
-NO_SCOPE = ("no scope was granted, so no access token can be issued; redeem this code at "
-            "the authorization endpoint instead")
+NO_SCOPE = (
+    "no scope was granted, so no access token can be issued; redeem this code at "
+    "the authorization endpoint instead"
+)
 
 
-def _problem(found: tuple[CodeRecord, CodeState] | None, redemption: CodeRedemption,
-             need_scope: bool) -> OAuthError | None:
+def _problem(
+    found: tuple[CodeRecord, CodeState] | None, redemption: CodeRedemption, need_scope: bool
+) -> OAuthError | None:
     if found is None:
         return InvalidGrant("the authorization code is not valid")
     code, state = found
@@ -43,8 +46,9 @@ def _problem(found: tuple[CodeRecord, CodeState] | None, redemption: CodeRedempt
     if state == CodeState.EXPIRED:
         return InvalidGrant("the authorization code has expired")
     try:
-        check_binding(CodeBinding(code.client_id, code.redirect_uri, code.code_challenge),
-                      redemption)
+        check_binding(
+            CodeBinding(code.client_id, code.redirect_uri, code.code_challenge), redemption
+        )
     except OAuthError as exc:
         return exc
     if need_scope and not code.scope:
@@ -58,8 +62,9 @@ class Redemption:
         self._tokens = tokens
         self._settings = settings
 
-    async def _redeem(self, redemption: CodeRedemption, *, issue: bool
-                      ) -> tuple[CodeRecord, IssuedTokens | None]:
+    async def _redeem(
+        self, redemption: CodeRedemption, *, issue: bool
+    ) -> tuple[CodeRecord, IssuedTokens | None]:
         settings = self._settings
         issued = None
         async with self._store.transaction() as tx:
@@ -68,16 +73,22 @@ class Redemption:
             if problem is None and found is not None and issue:
                 code = found[0]
                 issued = await self._tokens.issue(
-                    me=code.me, client_id=code.client_id, scope=code.scope,
-                    profile=code.profile, family_id=code.code_hash,
+                    me=code.me,
+                    client_id=code.client_id,
+                    scope=code.scope,
+                    profile=code.profile,
+                    family_id=code.code_hash,
                     access_lifetime=settings.token_expiry,
                     refresh_lifetime=settings.refresh_token_expiry or None,
-                    client_name=code.client_name, store=tx)
+                    client_name=code.client_name,
+                    store=tx,
+                )
         if problem is not None:  # the code stays used up: it never counts twice
             if found is not None and found[1] == CodeState.ALREADY_USED:
                 revoked = await self._tokens.revoke_family(found[0].code_hash)
-                log.warning("authorization code for %s replayed; %d token(s) revoked",
-                            found[0].me, revoked)
+                log.warning(
+                    "authorization code for %s replayed; %d token(s) revoked", found[0].me, revoked
+                )
             raise problem
         assert found is not None
         return found[0], issued
@@ -97,13 +108,21 @@ class Redemption:
         """§5.5: a new pair for a refresh token, which stops working."""
         settings = self._settings
         issued = await self._tokens.refresh(
-            request.refresh_token, request.client_id, request.scope,
+            request.refresh_token,
+            request.client_id,
+            request.scope,
             access_lifetime=settings.token_expiry,
-            refresh_lifetime=settings.refresh_token_expiry)
+            refresh_lifetime=settings.refresh_token_expiry,
+        )
         return self._body(issued)
 
     def _body(self, issued: IssuedTokens) -> dict[str, Any]:
         record = issued.access
-        return token_response(access_token=issued.access_token, scope=record.scope,
-                              expires_in=self._settings.token_expiry, me=record.me,
-                              profile=record.profile, refresh_token=issued.refresh_token)
+        return token_response(
+            access_token=issued.access_token,
+            scope=record.scope,
+            expires_in=self._settings.token_expiry,
+            me=record.me,
+            profile=record.profile,
+            refresh_token=issued.refresh_token,
+        )

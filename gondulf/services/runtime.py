@@ -37,8 +37,14 @@ from gondulf.storage.sqlite.store import SQLiteStore
 class Services:
     """Every service, each built once, on first use, from the same parts."""
 
-    def __init__(self, settings: Settings, dns: DnsService, fetcher: Fetcher,
-                 email: EmailSender, store: Store | None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        dns: DnsService,
+        fetcher: Fetcher,
+        email: EmailSender,
+        store: Store | None,
+    ) -> None:
         self.settings = settings
         self.dns = dns
         self.fetcher = fetcher
@@ -86,9 +92,16 @@ class Services:
 
     @cached_property
     def signin(self) -> SignIn:
-        return SignIn(self.settings, sessions=AuthSessionStore(self.store.sessions),
-                      codes=self.codes, limiter=self.limiter, limits=self.limits,
-                      domains=self.domains, fetcher=self.fetcher, email=self.email)
+        return SignIn(
+            self.settings,
+            sessions=AuthSessionStore(self.store.sessions),
+            codes=self.codes,
+            limiter=self.limiter,
+            limits=self.limits,
+            domains=self.domains,
+            fetcher=self.fetcher,
+            email=self.email,
+        )
 
 
 def fetch_policy(settings: Settings) -> FetchPolicy:
@@ -119,8 +132,9 @@ async def open_services(
             if migrate:
                 await apply_migrations(store.database)
         dns_service = DnsService(build_resolver(settings.dns_nameservers, settings.dns_timeout))
-        fetcher = await Fetcher.open(dns_service, fetch_policy(settings),
-                                     ssl_context=client_ssl_context)
+        fetcher = await Fetcher.open(
+            dns_service, fetch_policy(settings), ssl_context=client_ssl_context
+        )
         stack.push_async_callback(fetcher.close)
         email = EmailSender(settings.smtp, debug=settings.debug, tls_context=client_ssl_context)
         yield Services(settings, dns_service, fetcher, email, store)

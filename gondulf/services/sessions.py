@@ -39,17 +39,33 @@ class AuthSession:
 
 
 def _session(record: SignInRecord) -> AuthSession:
-    return AuthSession(record.id_hash, record.revision, record.expires_at, record.request,
-                       record.csrf, record.client, record.me, record.profile,
-                       EmailProof.from_json(record.proof) if record.proof else None,
-                       record.verified)
+    return AuthSession(
+        record.id_hash,
+        record.revision,
+        record.expires_at,
+        record.request,
+        record.csrf,
+        record.client,
+        record.me,
+        record.profile,
+        EmailProof.from_json(record.proof) if record.proof else None,
+        record.verified,
+    )
 
 
 def _record(session: AuthSession) -> SignInRecord:
-    return SignInRecord(session.id_hash, session.revision, session.expires_at,
-                        session.request, session.client, session.csrf, session.me,
-                        session.profile, session.proof.to_json() if session.proof else None,
-                        session.verified)
+    return SignInRecord(
+        session.id_hash,
+        session.revision,
+        session.expires_at,
+        session.request,
+        session.client,
+        session.csrf,
+        session.me,
+        session.profile,
+        session.proof.to_json() if session.proof else None,
+        session.verified,
+    )
 
 
 def _now(now: float | None) -> int:
@@ -60,13 +76,15 @@ class AuthSessionStore:
     def __init__(self, sessions: SignInSessions) -> None:
         self._sessions = sessions
 
-    async def create(self, request: AuthorizationRequest, client: ClientInfo | None,
-                     now: float | None = None) -> tuple[str, AuthSession]:
+    async def create(
+        self, request: AuthorizationRequest, client: ClientInfo | None, now: float | None = None
+    ) -> tuple[str, AuthSession]:
         """A new session and the id for its cookie (stored only as a digest)."""
         at = _now(now)
         session_id = new_secret()
-        session = AuthSession(token_digest(session_id), 0, at + SESSION_LIFETIME, request,
-                              new_secret(), client)
+        session = AuthSession(
+            token_digest(session_id), 0, at + SESSION_LIFETIME, request, new_secret(), client
+        )
         await self._sessions.create(_record(session), at)
         return session_id, session
 
@@ -74,13 +92,13 @@ class AuthSessionStore:
         record = await self._sessions.get(token_digest(session_id), _now(now))
         return _session(record) if record else None
 
-    async def reload(self, session: AuthSession, now: float | None = None
-                     ) -> AuthSession | None:
+    async def reload(self, session: AuthSession, now: float | None = None) -> AuthSession | None:
         record = await self._sessions.get(session.id_hash, _now(now))
         return _session(record) if record else None
 
-    async def save(self, decided_from: AuthSession, new: AuthSession,
-                   now: float | None = None) -> AuthSession | None:
+    async def save(
+        self, decided_from: AuthSession, new: AuthSession, now: float | None = None
+    ) -> AuthSession | None:
         """Write `new` if the session is still at `decided_from`'s revision.
 
         Returns the session as written, or None when it changed meanwhile (or is gone).

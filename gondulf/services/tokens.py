@@ -33,18 +33,19 @@ def _now(now: float | None) -> int:
     return int(time.time() if now is None else now)
 
 
-def _new_pair(template: TokenRecord, access_lifetime: int, refresh_lifetime: int | None,
-              parent_id: str | None) -> tuple[IssuedTokens, list[NewToken]]:
+def _new_pair(
+    template: TokenRecord, access_lifetime: int, refresh_lifetime: int | None, parent_id: str | None
+) -> tuple[IssuedTokens, list[NewToken]]:
     at = template.created_at
     access_token = new_secret()
-    access = replace(template, id=new_id(), kind=TokenKind.ACCESS,
-                     expires_at=at + access_lifetime)
+    access = replace(template, id=new_id(), kind=TokenKind.ACCESS, expires_at=at + access_lifetime)
     rows = [NewToken(access, token_digest(access_token), parent_id)]
     refresh_token = None
     if refresh_lifetime:
         refresh_token = new_secret()
-        refresh = replace(template, id=new_id(), kind=TokenKind.REFRESH,
-                          expires_at=at + refresh_lifetime)
+        refresh = replace(
+            template, id=new_id(), kind=TokenKind.REFRESH, expires_at=at + refresh_lifetime
+        )
         rows.append(NewToken(refresh, token_digest(refresh_token), parent_id))
     return IssuedTokens(access_token, access, refresh_token), rows
 
@@ -53,16 +54,36 @@ class TokenService:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    async def issue(self, *, me: str, client_id: str, scope: tuple[str, ...],
-                    profile: dict[str, Any] | None, family_id: str, access_lifetime: int,
-                    refresh_lifetime: int | None, client_name: str | None = None,
-                    now: float | None = None, store: Store | None = None) -> IssuedTokens:
+    async def issue(
+        self,
+        *,
+        me: str,
+        client_id: str,
+        scope: tuple[str, ...],
+        profile: dict[str, Any] | None,
+        family_id: str,
+        access_lifetime: int,
+        refresh_lifetime: int | None,
+        client_name: str | None = None,
+        now: float | None = None,
+        store: Store | None = None,
+    ) -> IssuedTokens:
         """An access token, and a refresh token beside it when `refresh_lifetime` is set.
 
         `store` is a transaction to issue them in (code redemption), by default its own.
         """
-        template = TokenRecord("", TokenKind.ACCESS, family_id, me, client_id, scope, profile,
-                               _now(now), None, client_name)
+        template = TokenRecord(
+            "",
+            TokenKind.ACCESS,
+            family_id,
+            me,
+            client_id,
+            scope,
+            profile,
+            _now(now),
+            None,
+            client_name,
+        )
         issued, rows = _new_pair(template, access_lifetime, refresh_lifetime, None)
         await (store or self._store).tokens.insert(rows)
         return issued
@@ -81,9 +102,16 @@ class TokenService:
             await self._store.tokens.touch(record.id, int(at))
         return record
 
-    async def refresh(self, refresh_token: str, client_id: str, scope: tuple[str, ...] | None,
-                      *, access_lifetime: int, refresh_lifetime: int,
-                      now: float | None = None) -> IssuedTokens:
+    async def refresh(
+        self,
+        refresh_token: str,
+        client_id: str,
+        scope: tuple[str, ...] | None,
+        *,
+        access_lifetime: int,
+        refresh_lifetime: int,
+        now: float | None = None,
+    ) -> IssuedTokens:
         """Rotate a refresh token: the old one stops working, a new pair is issued."""
         at = _now(now)
         record = await self.lookup(refresh_token)
@@ -91,8 +119,10 @@ class TokenService:
             raise InvalidGrant("the refresh token is not valid")
         if record.rotated_at is not None:
             revoked = await self.revoke_family(record.family_id, at)
-            raise InvalidGrant(f"the refresh token was already used; {revoked} token(s) of "
-                               "this sign-in were revoked")
+            raise InvalidGrant(
+                f"the refresh token was already used; {revoked} token(s) of "
+                "this sign-in were revoked"
+            )
         if not record.active(at):
             raise InvalidGrant("the refresh token has expired or was revoked")
         if record.client_id != client_id:
@@ -105,8 +135,7 @@ class TokenService:
         async with self._store.transaction() as tx:
             if await tx.tokens.rotate(record.id, at):
                 template = replace(record, scope=granted, created_at=at, last_used_at=None)
-                issued, rows = _new_pair(template, access_lifetime, refresh_lifetime,
-                                         record.id)
+                issued, rows = _new_pair(template, access_lifetime, refresh_lifetime, record.id)
                 await tx.tokens.insert(rows)
                 return issued
         await self.revoke_family(record.family_id, at)  # a concurrent use rotated it first
@@ -133,9 +162,15 @@ class TokenService:
     async def get(self, token_id: str) -> TokenRecord | None:
         return await self._store.tokens.by_id(token_id)
 
-    async def find(self, *, me: str | None = None, client_id: str | None = None,
-                   host: str | None = None, include_inactive: bool = False,
-                   now: float | None = None) -> list[TokenRecord]:
+    async def find(
+        self,
+        *,
+        me: str | None = None,
+        client_id: str | None = None,
+        host: str | None = None,
+        include_inactive: bool = False,
+        now: float | None = None,
+    ) -> list[TokenRecord]:
         return await self._store.tokens.find(
-            me=me, client_id=client_id, host=host,
-            active_at=None if include_inactive else _now(now))
+            me=me, client_id=client_id, host=host, active_at=None if include_inactive else _now(now)
+        )

@@ -74,8 +74,11 @@ class TokenRecord:
     rotated_at: int | None = None
 
     def active(self, now: float) -> bool:
-        return self.revoked_at is None and self.rotated_at is None and (
-            self.expires_at is None or self.expires_at > now)
+        return (
+            self.revoked_at is None
+            and self.rotated_at is None
+            and (self.expires_at is None or self.expires_at > now)
+        )
 
 
 @dataclass(frozen=True)

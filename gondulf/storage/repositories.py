@@ -74,8 +74,14 @@ class Tokens(Protocol):
     async def revoke_ids(self, ids: Sequence[str], at: int) -> int:
         """Revoke tokens; a refresh token takes its whole family along."""
 
-    async def find(self, *, me: str | None = None, client_id: str | None = None,
-                   host: str | None = None, active_at: int | None = None) -> list[TokenRecord]:
+    async def find(
+        self,
+        *,
+        me: str | None = None,
+        client_id: str | None = None,
+        host: str | None = None,
+        active_at: int | None = None,
+    ) -> list[TokenRecord]:
         """Tokens newest first, filtered by exact identity, app, identities on a host,
         and (with `active_at`) only those live then."""
 

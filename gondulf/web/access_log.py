@@ -12,8 +12,14 @@ log = logging.getLogger("gondulf.access")
 
 class AccessLogger(AbstractAccessLogger):
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        log.info('%s "%s %s" %s %.1fms', request.remote, request.method, request.path,
-                 response.status, time * 1000)
+        log.info(
+            '%s "%s %s" %s %.1fms',
+            request.remote,
+            request.method,
+            request.path,
+            response.status,
+            time * 1000,
+        )
 
     @property
     def enabled(self) -> bool:

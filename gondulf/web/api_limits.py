@@ -38,8 +38,10 @@ def limit_failures(handler: Handler) -> Handler:
         key = address_key(client_ip(request))
         refused = await limiter.reached(limit, key)
         if refused is not None:
-            raise TooManyRequests(f"more than {limit.count} failed calls from this address "
-                                  "in the last hour", refused.retry_after)
+            raise TooManyRequests(
+                f"more than {limit.count} failed calls from this address in the last hour",
+                refused.retry_after,
+            )
         try:
             response = await handler(request)
         except OAuthError:

@@ -34,8 +34,9 @@ STATIC_DIR = Path(__file__).parent / "static"
 MAX_REQUEST_BYTES = 64 * 1024
 
 
-def create_app(settings: Settings, *, client_ssl_context: ssl.SSLContext | None = None
-               ) -> web.Application:
+def create_app(
+    settings: Settings, *, client_ssl_context: ssl.SSLContext | None = None
+) -> web.Application:
     """The server for `settings`; `client_ssl_context` sets the CAs trusted for outgoing TLS."""
     middlewares: list[Middleware] = [errors]
     if not settings.debug and settings.issuer.startswith("https:"):
@@ -45,8 +46,9 @@ def create_app(settings: Settings, *, client_ssl_context: ssl.SSLContext | None 
     app[IN_FLIGHT] = InFlight()
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
-        async with open_services(settings, migrate=True, hold_lock=True,
-                                 client_ssl_context=client_ssl_context) as services:
+        async with open_services(
+            settings, migrate=True, hold_lock=True, client_ssl_context=client_ssl_context
+        ) as services:
             app[SERVICES] = services
             yield
 

@@ -57,17 +57,23 @@ def _signin(request: web.Request) -> SignIn:
 
 def _invalid_link(request: web.Request, detail: str) -> web.Response:
     """An error before redirect_uri is verified: shown here, never redirected."""
-    return page(request, "problem.html", status=400, title="This sign-in link is not valid",
-                detail=detail, fix="Go back to the app and tell its developer; "
-                "you cannot sign in with this link.")
+    return page(
+        request,
+        "problem.html",
+        status=400,
+        title="This sign-in link is not valid",
+        detail=detail,
+        fix="Go back to the app and tell its developer; you cannot sign in with this link.",
+    )
 
 
 def _redirect(location: str) -> web.Response:
     return web.Response(status=302, headers={"Location": location, "Cache-Control": "no-store"})
 
 
-def _error_redirect(signin: SignIn, redirect_uri: str, error: OAuthError,
-                    state: str | None) -> web.Response:
+def _error_redirect(
+    signin: SignIn, redirect_uri: str, error: OAuthError, state: str | None
+) -> web.Response:
     """An error sent back to the verified redirect_uri, with state and iss."""
     params = {"error": error.error, "error_description": error.description}
     if state:
@@ -81,9 +87,14 @@ def _not_a_page(request: web.Request) -> web.Response | None:
     destination = request.headers.get("Sec-Fetch-Dest")
     if destination is None or destination == "document":
         return None
-    return page(request, "problem.html", status=400, title="Open this link as a page",
-                detail="The sign-in link was loaded as part of another page.",
-                fix="Go to the app you want to use and sign in there.")
+    return page(
+        request,
+        "problem.html",
+        status=400,
+        title="Open this link as a page",
+        detail="The sign-in link was loaded as part of another page.",
+        fix="Go to the app you want to use and sign in there.",
+    )
 
 
 async def authorize_get(request: web.Request) -> web.StreamResponse:
@@ -105,9 +116,14 @@ def _fetching(request: web.Request) -> Iterator[None]:
 async def _authorize(request: web.Request) -> web.StreamResponse:
     params = request.query
     if not params:
-        return page(request, "problem.html", status=400, title="Start from an app",
-                    detail="This is the sign-in address apps send you to.",
-                    fix="Go to the app you want to use and sign in there with your website.")
+        return page(
+            request,
+            "problem.html",
+            status=400,
+            title="Start from an app",
+            detail="This is the sign-in address apps send you to.",
+            fix="Go to the app you want to use and sign in there with your website.",
+        )
     try:
         client_id, redirect_uri = client_and_redirect(params)
     except InvalidURL as exc:
@@ -121,16 +137,24 @@ async def _authorize(request: web.Request) -> web.StreamResponse:
     except ClientInfoUnavailable as exc:
         log.info("client information unavailable: %s", exc)
         if redirect_uri_needs_client_info(client_id, redirect_uri):
-            return _invalid_link(request, f"The app's redirect_uri {redirect_uri} is on another "
-                                 f"host than {client_id}, and the app's page could not be "
-                                 "loaded to check that it is registered.")
+            return _invalid_link(
+                request,
+                f"The app's redirect_uri {redirect_uri} is on another "
+                f"host than {client_id}, and the app's page could not be "
+                "loaded to check that it is registered.",
+            )
     if not redirect_uri_allowed(client_id, redirect_uri, client):
-        return _invalid_link(request, f"The app's redirect_uri {redirect_uri} is not one "
-                             f"that {client_id} publishes.")
+        return _invalid_link(
+            request, f"The app's redirect_uri {redirect_uri} is not one that {client_id} publishes."
+        )
     try:
-        auth_request = parse_request(params, client_id, redirect_uri,
-                                     allow_no_pkce=signin.settings.allow_no_pkce,
-                                     debug=signin.settings.debug)
+        auth_request = parse_request(
+            params,
+            client_id,
+            redirect_uri,
+            allow_no_pkce=signin.settings.allow_no_pkce,
+            debug=signin.settings.debug,
+        )
     except OAuthError as exc:
         return _error_redirect(signin, redirect_uri, exc, params.get("state"))
     return await start_sign_in(request, auth_request, client)
@@ -144,12 +168,14 @@ async def grants_sign_in(request: web.Request) -> web.Response:
     issuer = request.app[SETTINGS].issuer
     grants_url = EndpointUrls.for_issuer(issuer).grants
     await _signin(request).admit(client_ip(request))
-    return await start_sign_in(request, grants_sign_in_request(issuer, grants_url),
-                               grants_client(issuer))
+    return await start_sign_in(
+        request, grants_sign_in_request(issuer, grants_url), grants_client(issuer)
+    )
 
 
-async def start_sign_in(request: web.Request, auth_request: AuthorizationRequest,
-                        client: ClientInfo | None) -> web.Response:
+async def start_sign_in(
+    request: web.Request, auth_request: AuthorizationRequest, client: ClientInfo | None
+) -> web.Response:
     """A new sign-in session (the caller admitted it), its cookie, and its first page.
 
     A `me` hint is checked at once (DNS and homepage) so the person sees where
@@ -171,8 +197,15 @@ async def start_sign_in(request: web.Request, auth_request: AuthorizationRequest
 
 
 def _set_cookie(request: web.Request, response: web.StreamResponse, session_id: str) -> None:
-    response.set_cookie(COOKIE, session_id, max_age=SESSION_LIFETIME, path="/authorize",
-                        httponly=True, samesite="Lax", secure=not request.app[SETTINGS].debug)
+    response.set_cookie(
+        COOKIE,
+        session_id,
+        max_age=SESSION_LIFETIME,
+        path="/authorize",
+        httponly=True,
+        samesite="Lax",
+        secure=not request.app[SETTINGS].debug,
+    )
 
 
 def _known_as(request: web.Request) -> str | None:
@@ -183,9 +216,15 @@ def _known_as(request: web.Request) -> str | None:
 def _remember_browser(request: web.Request, response: web.StreamResponse, me: str) -> None:
     """After a right code: this browser has proved `me` (see services.known_browsers)."""
     settings = request.app[SETTINGS]
-    response.set_cookie(KNOWN_COOKIE, known_browser_value(settings.secret_key, me),
-                        max_age=KNOWN_FOR, path="/authorize", httponly=True, samesite="Lax",
-                        secure=not settings.debug)
+    response.set_cookie(
+        KNOWN_COOKIE,
+        known_browser_value(settings.secret_key, me),
+        max_age=KNOWN_FOR,
+        path="/authorize",
+        httponly=True,
+        samesite="Lax",
+        secure=not settings.debug,
+    )
 
 
 async def _cookie_session(request: web.Request, signin: SignIn) -> AuthSession:
@@ -214,10 +253,13 @@ def sign_in_form(handler: FormHandler) -> Callable[[web.Request], Awaitable[web.
         session = await _cookie_session(request, signin)
         token = form.get("csrf", "")
         if not same(token, session.csrf):
-            raise SignInProblem("csrf", "This form has expired",
-                                "The page was sent from an older or another sign-in, or from "
-                                "another site.", "Go back to the app and sign in again.",
-                                status=403)
+            raise SignInProblem(
+                "csrf",
+                "This form has expired",
+                "The page was sent from an older or another sign-in, or from another site.",
+                "Go back to the app and sign in again.",
+                status=403,
+            )
         try:
             return await handler(request, signin, session, form)
         except SignInProblem as problem:
@@ -226,8 +268,9 @@ def sign_in_form(handler: FormHandler) -> Callable[[web.Request], Awaitable[web.
             current = await signin.sessions.reload(session)
             if current is None:
                 raise expired() from problem
-            error = " ".join(part for part in (f"{problem.title}.", problem.detail, problem.fix)
-                             if part)
+            error = " ".join(
+                part for part in (f"{problem.title}.", problem.detail, problem.fix) if part
+            )
             response = await _page_for(request, current, status=problem.status, error=error)
             if problem.retry_after:
                 response.headers["Retry-After"] = str(problem.retry_after)
@@ -247,8 +290,9 @@ async def website_get(request: web.Request) -> web.Response:
 
 
 @sign_in_form
-async def website_post(request: web.Request, signin: SignIn, session: AuthSession,
-                       form: Form) -> web.Response:
+async def website_post(
+    request: web.Request, signin: SignIn, session: AuthSession, form: Form
+) -> web.Response:
     website = _field(form, "me")
     await signin.admit(client_ip(request))  # each website checked counts as a sign-in
     try:
@@ -262,30 +306,35 @@ async def website_post(request: web.Request, signin: SignIn, session: AuthSessio
 
 
 @sign_in_form
-async def email_post(request: web.Request, signin: SignIn, session: AuthSession,
-                     form: Form) -> web.Response:
+async def email_post(
+    request: web.Request, signin: SignIn, session: AuthSession, form: Form
+) -> web.Response:
     emails = session.proof.emails if session.proof else ()
     try:
         email = emails[int(_field(form, "email"))]
     except (ValueError, IndexError):
         email = ""
-    session = await signin.send_code(session, email, client_ip(request),
-                                     known_as=_known_as(request))
+    session = await signin.send_code(
+        session, email, client_ip(request), known_as=_known_as(request)
+    )
     return _code_page(request, session)
 
 
 @sign_in_form
-async def resend_post(request: web.Request, signin: SignIn, session: AuthSession,
-                      form: Form) -> web.Response:
+async def resend_post(
+    request: web.Request, signin: SignIn, session: AuthSession, form: Form
+) -> web.Response:
     email = session.proof.email if session.proof and session.proof.email else ""
-    session = await signin.send_code(session, email, client_ip(request),
-                                     known_as=_known_as(request))
+    session = await signin.send_code(
+        session, email, client_ip(request), known_as=_known_as(request)
+    )
     return _code_page(request, session, notice="A new code is on its way.")
 
 
 @sign_in_form
-async def code_post(request: web.Request, signin: SignIn, session: AuthSession,
-                    form: Form) -> web.Response:
+async def code_post(
+    request: web.Request, signin: SignIn, session: AuthSession, form: Form
+) -> web.Response:
     code = "".join(_field(form, "code").split())
     result, session = await signin.check_code(session, code, client_ip(request))
     if result == CodeCheck.RIGHT:
@@ -295,33 +344,46 @@ async def code_post(request: web.Request, signin: SignIn, session: AuthSession,
         return response
     if result == CodeCheck.WRONG:
         left = MAX_CODE_ATTEMPTS - (session.proof.attempts if session.proof else 0)
-        return _code_page(request, session, status=400,
-                          error=f"That code is not right. {left} {'try' if left == 1 else 'tries'}"
-                          " left.")
+        return _code_page(
+            request,
+            session,
+            status=400,
+            error=f"That code is not right. {left} {'try' if left == 1 else 'tries'} left.",
+        )
     if session.proof is None or session.proof.email is None:  # the website changed since
-        return await _page_for(request, session, status=400,
-                               error="No code has been sent for this website yet.")
-    detail = ("Wrong codes were entered, so this code no longer works."
-              if result == CodeCheck.EXHAUSTED else "The code has expired or was already used.")
+        return await _page_for(
+            request, session, status=400, error="No code has been sent for this website yet."
+        )
+    detail = (
+        "Wrong codes were entered, so this code no longer works."
+        if result == CodeCheck.EXHAUSTED
+        else "The code has expired or was already used."
+    )
     return _code_page(request, session, status=400, error=detail + " Send a new code.")
 
 
 @sign_in_form
-async def consent_post(request: web.Request, signin: SignIn, session: AuthSession,
-                       form: Form) -> web.Response:
+async def consent_post(
+    request: web.Request, signin: SignIn, session: AuthSession, form: Form
+) -> web.Response:
     if _field(form, "action") != "approve":
         await signin.deny(session)
-        return _error_redirect(signin, session.request.redirect_uri,
-                               AccessDenied("the person declined to sign in"),
-                               session.request.state)
+        return _error_redirect(
+            signin,
+            session.request.redirect_uri,
+            AccessDenied("the person declined to sign in"),
+            session.request.state,
+        )
     kept = form.getall("scope") if "scope" in form else []
     return _redirect(await signin.approve(session, kept))
 
 
 # -- pages --------------------------------------------------------------------------------
 
-async def _page_for(request: web.Request, session: AuthSession, *, status: int = 200,
-                    error: str | None = None) -> web.Response:
+
+async def _page_for(
+    request: web.Request, session: AuthSession, *, status: int = 200, error: str | None = None
+) -> web.Response:
     """The page of the step the sign-in is at: website, address, code or consent."""
     proof = session.proof
     if session.verified:
@@ -353,31 +415,62 @@ def _context(session: AuthSession) -> dict[str, Any]:
     }
 
 
-def _context_page(request: web.Request, session: AuthSession, template: str, *,
-                  status: int = 200, **extra: Any) -> web.Response:
+def _context_page(
+    request: web.Request, session: AuthSession, template: str, *, status: int = 200, **extra: Any
+) -> web.Response:
     return page(request, template, status=status, **_context(session), **extra)
 
 
-def _website_page(request: web.Request, session: AuthSession, *, error: str | None = None,
-                  value: str = "", status: int | None = None) -> web.Response:
-    return _context_page(request, session, "signin_website.html", title="Sign in",
-                         status=status or (400 if error else 200), error=error, value=value)
+def _website_page(
+    request: web.Request,
+    session: AuthSession,
+    *,
+    error: str | None = None,
+    value: str = "",
+    status: int | None = None,
+) -> web.Response:
+    return _context_page(
+        request,
+        session,
+        "signin_website.html",
+        title="Sign in",
+        status=status or (400 if error else 200),
+        error=error,
+        value=value,
+    )
 
 
-def _send_page(request: web.Request, session: AuthSession, *, status: int = 200,
-               error: str | None = None) -> web.Response:
-    return _context_page(request, session, "signin_email.html", title="Send your code",
-                         status=status, error=error)
+def _send_page(
+    request: web.Request, session: AuthSession, *, status: int = 200, error: str | None = None
+) -> web.Response:
+    return _context_page(
+        request, session, "signin_email.html", title="Send your code", status=status, error=error
+    )
 
 
-def _code_page(request: web.Request, session: AuthSession, *, status: int = 200,
-               error: str | None = None, notice: str | None = None) -> web.Response:
+def _code_page(
+    request: web.Request,
+    session: AuthSession,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    notice: str | None = None,
+) -> web.Response:
     live = session.proof is not None and session.proof.code_live(time.time())
-    return _context_page(request, session, "signin_code.html", title="Enter your code",
-                         status=status, error=error, notice=notice, code_dead=not live)
+    return _context_page(
+        request,
+        session,
+        "signin_code.html",
+        title="Enter your code",
+        status=status,
+        error=error,
+        notice=notice,
+        code_dead=not live,
+    )
 
 
 def _consent_page(request: web.Request, session: AuthSession) -> web.Response:
     scopes = [(scope, describe(scope)) for scope in session.request.scope]
-    return _context_page(request, session, "signin_consent.html", title="Allow access?",
-                         scopes=scopes)
+    return _context_page(
+        request, session, "signin_consent.html", title="Allow access?", scopes=scopes
+    )

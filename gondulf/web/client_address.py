@@ -77,15 +77,19 @@ def _joined(headers: Headers, name: str) -> str | None:
     return ", ".join(lines) if lines else None
 
 
-def request_origin(peer: str, transport_https: bool, headers: Headers,
-                   proxies: Sequence[Network]) -> Origin:
+def request_origin(
+    peer: str, transport_https: bool, headers: Headers, proxies: Sequence[Network]
+) -> Origin:
     """The client's address and scheme, believing forwarding headers only from proxies."""
     if not proxies or not _trusted(peer, proxies):
         return Origin(peer, transport_https)
     forwarded_for = _joined(headers, "X-Forwarded-For")
     elements = _forwarded_elements(_joined(headers, "Forwarded") or "")
-    chain = forwarded_for.split(",") if forwarded_for is not None else [
-        element.get("for", "") for element in elements if "for" in element]
+    chain = (
+        forwarded_for.split(",")
+        if forwarded_for is not None
+        else [element.get("for", "") for element in elements if "for" in element]
+    )
     client = peer
     for hop in reversed(chain):
         address = _address(hop)
@@ -98,8 +102,10 @@ def request_origin(peer: str, transport_https: bool, headers: Headers,
     if proto is not None:
         scheme = proto.split(",")[-1].strip().lower()
     else:
-        scheme = next((e["proto"].lower() for e in reversed(elements) if "proto" in e),
-                      "https" if transport_https else "http")
+        scheme = next(
+            (e["proto"].lower() for e in reversed(elements) if "proto" in e),
+            "https" if transport_https else "http",
+        )
     return Origin(client, scheme == "https")
 
 
@@ -107,8 +113,9 @@ def origin_of(request: web.Request) -> Origin:
     """The request's Origin, worked out once per request."""
     if ORIGIN_KEY in request:
         return request[ORIGIN_KEY]
-    origin = request_origin(request.remote or "", request.secure, request.headers,
-                            request.app[SETTINGS].trusted_proxies)
+    origin = request_origin(
+        request.remote or "", request.secure, request.headers, request.app[SETTINGS].trusted_proxies
+    )
     request[ORIGIN_KEY] = origin
     return origin
 

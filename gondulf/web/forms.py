@@ -27,7 +27,8 @@ async def read_form(request: web.Request) -> MultiDict[str]:
             form = await request.post()
     except TimeoutError:
         raise web.HTTPRequestTimeout(
-            text=f"The request body did not arrive within {timeout:g} seconds.") from None
+            text=f"The request body did not arrive within {timeout:g} seconds."
+        ) from None
     except (LookupError, ValueError) as exc:  # an unknown charset, undecodable bytes
         raise web.HTTPBadRequest(text=f"The form could not be read: {exc}") from None
     return MultiDict((key, value) for key, value in form.items() if isinstance(value, str))

@@ -22,14 +22,19 @@ def is_grants_sign_in(request: web.Request, session: AuthSession) -> bool:
     return session.request.redirect_uri == urls.grants
 
 
-async def open_grants(request: web.Request, signin: SignIn, session: AuthSession
-                      ) -> web.Response:
+async def open_grants(request: web.Request, signin: SignIn, session: AuthSession) -> web.Response:
     """After the emailed code: sign the person in to the grants page."""
     me = await signin.finish(session)
     session_id = await request.app[SERVICES].grants.sign_in(me)
     response = web.Response(status=303, headers={"Location": "/grants"})
-    response.set_cookie(COOKIE, session_id, path="/grants", httponly=True, samesite="Lax",
-                        secure=not request.app[SETTINGS].debug)
+    response.set_cookie(
+        COOKIE,
+        session_id,
+        path="/grants",
+        httponly=True,
+        samesite="Lax",
+        secure=not request.app[SETTINGS].debug,
+    )
     return response
 
 
@@ -45,26 +50,40 @@ async def grants_get(request: web.Request) -> web.Response:
     if session is None:  # sign in first, with the same proof as any sign-in
         return web.Response(status=303, headers={"Location": "/authorize/grants"})
     grants = await request.app[SERVICES].grants.grants_of(session.me)
-    return page(request, "grants.html", title="Your apps", me=session.me, csrf=session.csrf,
-                grants=grants, describe=describe)
+    return page(
+        request,
+        "grants.html",
+        title="Your apps",
+        me=session.me,
+        csrf=session.csrf,
+        grants=grants,
+        describe=describe,
+    )
 
 
 async def _form_session(request: web.Request) -> tuple[GrantsSession, dict[str, str]]:
     form = dict(await read_form(request))
     session = await _grants_session(request)
     if session is None or not same(form.get("csrf", ""), session.csrf):
-        raise SignInProblem("csrf", "This form has expired",
-                            "Your session on this page ended, or the form came from elsewhere.",
-                            "Open the grants page again.", status=403)
+        raise SignInProblem(
+            "csrf",
+            "This form has expired",
+            "Your session on this page ended, or the form came from elsewhere.",
+            "Open the grants page again.",
+            status=403,
+        )
     return session, form
 
 
 async def revoke_post(request: web.Request) -> web.Response:
     session, form = await _form_session(request)
     if not await request.app[SERVICES].grants.revoke(session.me, form.get("grant", "")):
-        raise SignInProblem("unknown-grant", "No such grant",
-                            "That grant is not one of yours, or it has already ended.",
-                            status=404)
+        raise SignInProblem(
+            "unknown-grant",
+            "No such grant",
+            "That grant is not one of yours, or it has already ended.",
+            status=404,
+        )
     return web.Response(status=303, headers={"Location": "/grants"})
 
 

@@ -24,8 +24,9 @@ async def health(request: web.Request) -> web.Response:
             await request.app[SERVICES].store.ping()
     except (DatabaseError, TimeoutError) as exc:
         log.error("health check failed: %s", exc)
-        return json_response({"status": "unhealthy", "database": "unavailable"},
-                             status=503, headers=NO_STORE)
+        return json_response(
+            {"status": "unhealthy", "database": "unavailable"}, status=503, headers=NO_STORE
+        )
     return json_response({"status": "healthy", "database": "connected"}, headers=NO_STORE)
 
 

@@ -26,9 +26,13 @@ class InFlight:
     def hold(self, client: str) -> Iterator[None]:
         if self._counts.get(client, 0) >= self._per_client:
             raise SignInProblem(
-                "busy", "Still checking your last request",
+                "busy",
+                "Still checking your last request",
                 f"{self._per_client} sign-ins from your network are being checked right now.",
-                "Wait a few seconds and try again.", status=429, retry_after=RETRY_AFTER)
+                "Wait a few seconds and try again.",
+                status=429,
+                retry_after=RETRY_AFTER,
+            )
         self._counts[client] = self._counts.get(client, 0) + 1
         try:
             yield

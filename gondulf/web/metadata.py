@@ -13,8 +13,11 @@ from gondulf.web.responses import json_response
 async def metadata(request: web.Request) -> web.Response:
     issuer = request.app[SETTINGS].issuer
     urls = EndpointUrls.for_issuer(issuer)
-    return json_response(server_metadata(issuer, documentation=issuer), headers={
-        "Cache-Control": "public, max-age=3600",
-        "Link": f'<{urls.metadata}>; rel="indieauth-metadata"',
-        "Access-Control-Allow-Origin": "*",
-    })
+    return json_response(
+        server_metadata(issuer, documentation=issuer),
+        headers={
+            "Cache-Control": "public, max-age=3600",
+            "Link": f'<{urls.metadata}>; rel="indieauth-metadata"',
+            "Access-Control-Allow-Origin": "*",
+        },
+    )

@@ -37,8 +37,10 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        detail = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else (
-            "There is no page at this address." if exc.status == 404 else exc.reason
+        detail = (
+            exc.text
+            if exc.text and not exc.text.startswith(f"{exc.status}:")
+            else ("There is no page at this address." if exc.status == 404 else exc.reason)
         )
         response = error_response(request, exc.status, TITLES.get(exc.status, exc.reason), detail)
         for name in ("Allow", "WWW-Authenticate"):
@@ -47,8 +49,12 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return response
     except Exception:
         log.exception("unexpected error in %s %s", request.method, request.path)
-        return error_response(request, 500, "Something went wrong",
-                              "The server failed to answer this request. It has been logged.")
+        return error_response(
+            request,
+            500,
+            "Something went wrong",
+            "The server failed to answer this request. It has been logged.",
+        )
 
 
 PROBE_PATHS = frozenset({"/health"})  # load balancers and containers probe over plain HTTP

@@ -24,8 +24,9 @@ def wants_json(request: web.Request) -> bool:
     return "json" in accept and "html" not in accept
 
 
-def json_response(data: Any, *, status: int = 200, headers: dict[str, str] | None = None
-                  ) -> web.Response:
+def json_response(
+    data: Any, *, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
     return web.Response(
         text=json.dumps(data, ensure_ascii=False),
         status=status,
@@ -48,13 +49,24 @@ def oauth_error_response(error: OAuthError) -> web.Response:
     return json_response(error.body(), status=error.status, headers=headers)
 
 
-def page(request: web.Request, template: str, *, status: int = 200, cacheable: bool = False,
-         **context: Any) -> web.Response:
+def page(
+    request: web.Request,
+    template: str,
+    *,
+    status: int = 200,
+    cacheable: bool = False,
+    **context: Any,
+) -> web.Response:
     """An HTML page; never stored by browsers or proxies unless `cacheable` (it may hold a
     CSRF value or personal data)."""
     body = render(f"pages/{template}", issuer=request.app[SETTINGS].issuer, **context)
-    return web.Response(text=body, status=status, content_type="text/html", charset="utf-8",
-                        headers=None if cacheable else NO_STORE)
+    return web.Response(
+        text=body,
+        status=status,
+        content_type="text/html",
+        charset="utf-8",
+        headers=None if cacheable else NO_STORE,
+    )
 
 
 def error_response(request: web.Request, status: int, title: str, detail: str) -> web.Response:
@@ -67,14 +79,30 @@ def error_response(request: web.Request, status: int, title: str, detail: str) -
     return page(request, "error.html", status=status, title=title, detail=detail)
 
 
-RETRYABLE = frozenset({"bad-website", "no-dns-record", "no-email", "homepage-unreachable",
-                       "dns-failed", "homepage-elsewhere", "bad-redirect"})
+RETRYABLE = frozenset(
+    {
+        "bad-website",
+        "no-dns-record",
+        "no-email",
+        "homepage-unreachable",
+        "dns-failed",
+        "homepage-elsewhere",
+        "bad-redirect",
+    }
+)
 
 
 def problem_page(request: web.Request, problem: SignInProblem) -> web.Response:
     """A sign-in problem: what went wrong and exactly what to do about it."""
-    response = page(request, "problem.html", status=problem.status, title=problem.title,
-                    detail=problem.detail, fix=problem.fix, retry=problem.kind in RETRYABLE)
+    response = page(
+        request,
+        "problem.html",
+        status=problem.status,
+        title=problem.title,
+        detail=problem.detail,
+        fix=problem.fix,
+        retry=problem.kind in RETRYABLE,
+    )
     if problem.retry_after:
         response.headers["Retry-After"] = str(problem.retry_after)
     return response

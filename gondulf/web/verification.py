@@ -27,19 +27,29 @@ async def introspect(request: web.Request) -> web.Response:
     presented = credential(request)
     token = form.get("token", "")
     presenting_itself = presented is not None and presented == token
-    if presented is None or not (presenting_itself or
-                                 await services.resource_servers.authenticate(presented)):
-        raise InvalidClient("authenticate with a resource server credential (Bearer or Basic) "
-                            "or present the token itself as Bearer")
+    if presented is None or not (
+        presenting_itself or await services.resource_servers.authenticate(presented)
+    ):
+        raise InvalidClient(
+            "authenticate with a resource server credential (Bearer or Basic) "
+            "or present the token itself as Bearer"
+        )
     if not token:
         raise InvalidRequest("token is required")
     record = await services.tokens.lookup(token)
     if record is None or not record.active(time.time()):
         return json_response(INACTIVE, headers=NO_STORE)
-    return json_response(introspection_response(
-        me=record.me, client_id=record.client_id, scope=record.scope,
-        issued_at=record.created_at, expires_at=record.expires_at,
-        refresh=record.kind == TokenKind.REFRESH), headers=NO_STORE)
+    return json_response(
+        introspection_response(
+            me=record.me,
+            client_id=record.client_id,
+            scope=record.scope,
+            issued_at=record.created_at,
+            expires_at=record.expires_at,
+            refresh=record.kind == TokenKind.REFRESH,
+        ),
+        headers=NO_STORE,
+    )
 
 
 async def token_get(request: web.Request) -> web.Response:
@@ -47,5 +57,7 @@ async def token_get(request: web.Request) -> web.Response:
     record = await request.app[SERVICES].tokens.verify(bearer_token(request))
     if record is None:
         raise InvalidToken("the access token is not valid")
-    return json_response(verification_response(me=record.me, client_id=record.client_id,
-                                               scope=record.scope), headers=NO_STORE)
+    return json_response(
+        verification_response(me=record.me, client_id=record.client_id, scope=record.scope),
+        headers=NO_STORE,
+    )

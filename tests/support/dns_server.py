@@ -64,8 +64,12 @@ class RunningDns:
 @contextmanager
 def running_dns() -> Iterator[RunningDns]:
     zone = Zone()
-    server = DNSServer(zone, address="127.0.0.1", port=0,
-                       logger=DNSLogger(log="-request,-reply,-truncated,-error", prefix=False))
+    server = DNSServer(
+        zone,
+        address="127.0.0.1",
+        port=0,
+        logger=DNSLogger(log="-request,-reply,-truncated,-error", prefix=False),
+    )
     server.start_thread()
     try:
         yield RunningDns(zone, server.server.server_address[1])

@@ -39,8 +39,9 @@ async def wait_for_health(port: int, timeout: float = 15) -> aiohttp.ClientRespo
 
 
 @asynccontextmanager
-async def running_server(command: str, env: dict[str, str], cwd: Path, *args: str,
-                         port: int | None = None) -> AsyncIterator[ServerProcess]:
+async def running_server(
+    command: str, env: dict[str, str], cwd: Path, *args: str, port: int | None = None
+) -> AsyncIterator[ServerProcess]:
     """Start `gondulf serve` with exactly `env` (plus PATH and the like); stop it with SIGTERM.
 
     Its stderr (the log) is in `.log` once the block ends.
@@ -48,8 +49,16 @@ async def running_server(command: str, env: dict[str, str], cwd: Path, *args: st
     port = port or free_port()
     base = {k: v for k, v in os.environ.items() if not k.startswith("GONDULF_")}
     process = await asyncio.create_subprocess_exec(
-        command, "serve", "--port", str(port), *args, cwd=cwd, env={**base, **env},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        command,
+        "serve",
+        "--port",
+        str(port),
+        *args,
+        cwd=cwd,
+        env={**base, **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     server = ServerProcess(port, process)
     try:
         await wait_for_health(port)

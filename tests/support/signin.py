@@ -27,15 +27,18 @@ def pkce_pair() -> tuple[str, str]:
     return verifier, challenge.rstrip(b"=").decode()
 
 
-def homepage_html(issuer: str, emails: tuple[str, ...] = ("jane@jane.test",),
-                  name: str = "Jane Doe") -> str:
+def homepage_html(
+    issuer: str, emails: tuple[str, ...] = ("jane@jane.test",), name: str = "Jane Doe"
+) -> str:
     links = "".join(f'<link rel="me" href="mailto:{email}">' for email in emails)
-    return (f'<html><head>{links}'
-            f'<link rel="indieauth-metadata" href="{issuer}.well-known/oauth-authorization-server">'
-            f'<link rel="authorization_endpoint" href="{issuer}authorize">'
-            f'<link rel="token_endpoint" href="{issuer}token"></head>'
-            f'<body><div class="h-card"><a class="p-name u-url" href="/">{name}</a>'
-            f'<img class="u-photo" src="/photo.jpg"></div></body></html>')
+    return (
+        f"<html><head>{links}"
+        f'<link rel="indieauth-metadata" href="{issuer}.well-known/oauth-authorization-server">'
+        f'<link rel="authorization_endpoint" href="{issuer}authorize">'
+        f'<link rel="token_endpoint" href="{issuer}token"></head>'
+        f'<body><div class="h-card"><a class="p-name u-url" href="/">{name}</a>'
+        f'<img class="u-photo" src="/photo.jpg"></div></body></html>'
+    )
 
 
 @dataclass
@@ -62,8 +65,7 @@ class World:
 
     def session_id(self) -> str:
         """The sign-in cookie's value: the session id only the browser holds."""
-        return next(c.value for c in self.gondulf.session.cookie_jar
-                    if c.key == "gondulf_signin")
+        return next(c.value for c in self.gondulf.session.cookie_jar if c.key == "gondulf_signin")
 
     def last_code(self) -> str:
         assert self.smtp.mailbox.messages, "no email was sent"
@@ -74,10 +76,14 @@ class World:
         verifier, challenge = pkce_pair()
         self.verifier = verifier
         params: dict[str, str | None] = {
-            "response_type": "code", "client_id": self.client_id,
-            "redirect_uri": self.redirect_uri, "state": "st-123",
-            "code_challenge": challenge, "code_challenge_method": "S256",
-            "scope": "profile create", "me": self.me,
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": self.redirect_uri,
+            "state": "st-123",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "scope": "profile create",
+            "me": self.me,
         }
         params.update(changes)
         return {k: v for k, v in params.items() if v is not None}
@@ -112,41 +118,61 @@ class World:
             page = await response.text()
         return await self.send_code(page)
 
-    async def sign_in(self, *, scopes: list[str] | None = None, **changes: str | None
-                      ) -> dict[str, str]:
+    async def sign_in(
+        self, *, scopes: list[str] | None = None, **changes: str | None
+    ) -> dict[str, str]:
         """The whole browser side; returns the query of the redirect back to the app."""
         page = await self.code_page(**changes)
         response = await self.post("/authorize/code", page, code=self.last_code())
         page = await response.text()
         assert response.status == 200 and "Allow access?" in page, page
         requested = self.params.get("scope", "").split()
-        response = await self.post("/authorize/consent", page, action="approve",
-                                   scope=requested if scopes is None else scopes)
+        response = await self.post(
+            "/authorize/consent",
+            page,
+            action="approve",
+            scope=requested if scopes is None else scopes,
+        )
         assert response.status == 302, await response.text()
         return query_of(response.headers["Location"])
 
     async def redeem(self, path: str, code: str, /, **changes: str | None) -> ClientResponse:
         data: dict[str, str | None] = {
-            "grant_type": "authorization_code", "code": code, "client_id": self.client_id,
-            "redirect_uri": self.redirect_uri, "code_verifier": self.verifier}
+            "grant_type": "authorization_code",
+            "code": code,
+            "client_id": self.client_id,
+            "redirect_uri": self.redirect_uri,
+            "code_verifier": self.verifier,
+        }
         data.update(changes)
-        return await self.gondulf.post(path, data={k: v for k, v in data.items()
-                                                   if v is not None})
+        return await self.gondulf.post(path, data={k: v for k, v in data.items() if v is not None})
 
 
 def query_of(location: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
-def json_client(site: Site, *, name: str = "Quill", redirect_uris: list[str] | None = None,
-                cache: str | None = None, extra: dict[str, object] | None = None) -> None:
+def json_client(
+    site: Site,
+    *,
+    name: str = "Quill",
+    redirect_uris: list[str] | None = None,
+    cache: str | None = None,
+    extra: dict[str, object] | None = None,
+) -> None:
     async def handler(request: web.Request) -> web.Response:
-        document = {"client_id": site.url("/"), "client_name": name,
-                    "client_uri": site.url("/"), "logo_uri": "https://app.test/logo.png",
-                    "redirect_uris": redirect_uris or [site.url("/callback")], **(extra or {})}
+        document = {
+            "client_id": site.url("/"),
+            "client_name": name,
+            "client_uri": site.url("/"),
+            "logo_uri": "https://app.test/logo.png",
+            "redirect_uris": redirect_uris or [site.url("/callback")],
+            **(extra or {}),
+        }
         headers = {"Cache-Control": cache} if cache else None
-        return web.Response(text=json.dumps(document), content_type="application/json",
-                            headers=headers)
+        return web.Response(
+            text=json.dumps(document), content_type="application/json", headers=headers
+        )
 
     site.route("/", handler)
 

@@ -41,8 +41,11 @@ class Mailbox:
 
 
 def _authenticator(server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
-    ok = (isinstance(auth_data, LoginPassword) and auth_data.login == USERNAME.encode()
-          and auth_data.password == PASSWORD.encode())
+    ok = (
+        isinstance(auth_data, LoginPassword)
+        and auth_data.login == USERNAME.encode()
+        and auth_data.password == PASSWORD.encode()
+    )
     return AuthResult(success=ok, handled=False)
 
 
@@ -72,10 +75,12 @@ def running_smtp(
     elif mode == "implicit":
         kwargs.update(ssl_context=server_context)
     if login:
-        kwargs.update(authenticator=_authenticator, auth_required=True,
-                      auth_require_tls=mode != "plain")
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port,
-                            server_hostname="localhost", **kwargs)
+        kwargs.update(
+            authenticator=_authenticator, auth_required=True, auth_require_tls=mode != "plain"
+        )
+    controller = Controller(
+        mailbox, hostname="127.0.0.1", port=port, server_hostname="localhost", **kwargs
+    )
     controller.start()
     try:
         yield RunningSmtp(mailbox, port, mode)

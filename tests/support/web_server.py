@@ -12,8 +12,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def html(body: str, *, status: int = 200, headers: dict[str, str] | None = None) -> Handler:
     async def handler(request: web.Request) -> web.Response:
-        return web.Response(text=body, status=status, content_type="text/html",
-                            headers=headers)
+        return web.Response(text=body, status=status, content_type="text/html", headers=headers)
 
     return handler
 
@@ -28,8 +27,9 @@ def redirect(location: str, status: int = 302) -> Handler:
 class Site:
     """A running site; add routes, then `await start()`; `url(path)` addresses it."""
 
-    def __init__(self, host: str = "127.0.0.1", *, ssl_context: ssl.SSLContext | None = None
-                 ) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", *, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self.app = web.Application()
         self.host = host  # the name URLs use; the socket is always on 127.0.0.1
         self.ssl_context = ssl_context

@@ -69,8 +69,9 @@ def check_backup(path: Path) -> int:
         try:
             if _integrity(connection) != "ok":
                 raise UsageError(f"{path} fails SQLite's integrity check")
-            versions = [row[0] for row in
-                        connection.execute("SELECT version FROM schema_migrations")]
+            versions = [
+                row[0] for row in connection.execute("SELECT version FROM schema_migrations")
+            ]
             found = schema_of(connection)
         finally:
             connection.close()
@@ -82,8 +83,11 @@ def check_backup(path: Path) -> int:
         raise UsageError(f"{path} cannot be restored: {exc}") from exc
     differences = [f"unexpected {kind} {name}" for kind, name in sorted(found.keys() - expected)]
     differences += [f"missing {kind} {name}" for kind, name in sorted(expected.keys() - found)]
-    differences += [f"{kind} {name} differs" for kind, name in sorted(found.keys() & expected)
-                    if found[kind, name] != expected[kind, name]]
+    differences += [
+        f"{kind} {name} differs"
+        for kind, name in sorted(found.keys() & expected)
+        if found[kind, name] != expected[kind, name]
+    ]
     if differences:
         raise UsageError(f"{path} does not have Gondulf's schema: {'; '.join(differences)}")
     return len(versions)

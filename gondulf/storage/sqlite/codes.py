@@ -12,13 +12,18 @@ from gondulf.storage.sqlite.executor import Executor
 
 def _record(row: Row) -> CodeRecord:
     return CodeRecord(
-        code_hash=row["code_hash"], client_id=row["client_id"],
-        redirect_uri=row["redirect_uri"], me=row["me"], scope=tuple(row["scope"].split()),
+        code_hash=row["code_hash"],
+        client_id=row["client_id"],
+        redirect_uri=row["redirect_uri"],
+        me=row["me"],
+        scope=tuple(row["scope"].split()),
         code_challenge=row["code_challenge"],
         code_challenge_method=row["code_challenge_method"],
         profile=json.loads(row["profile"]) if row["profile"] else None,
-        client_name=row["client_name"], created_at=row["created_at"],
-        expires_at=row["expires_at"])
+        client_name=row["client_name"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+    )
 
 
 @dataclass(frozen=True)
@@ -30,20 +35,32 @@ class SQLiteAuthorizationCodes:
             "INSERT INTO authorization_codes (code_hash, client_id, redirect_uri, me, scope, "
             "code_challenge, code_challenge_method, profile, client_name, created_at, "
             "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (record.code_hash, record.client_id, record.redirect_uri, record.me,
-             " ".join(record.scope), record.code_challenge, record.code_challenge_method,
-             json.dumps(record.profile) if record.profile else None, record.client_name,
-             record.created_at, record.expires_at))
+            (
+                record.code_hash,
+                record.client_id,
+                record.redirect_uri,
+                record.me,
+                " ".join(record.scope),
+                record.code_challenge,
+                record.code_challenge_method,
+                json.dumps(record.profile) if record.profile else None,
+                record.client_name,
+                record.created_at,
+                record.expires_at,
+            ),
+        )
 
     async def redeem(self, code_hash: str, now: int) -> tuple[CodeRecord, CodeState] | None:
         row = await self.db.fetchone(
             "UPDATE authorization_codes SET used_at = ? "
             "WHERE code_hash = ? AND used_at IS NULL AND expires_at > ? RETURNING *",
-            (now, code_hash, now))
+            (now, code_hash, now),
+        )
         if row is not None:
             return _record(row), CodeState.REDEEMED_NOW
         row = await self.db.fetchone(
-            "SELECT * FROM authorization_codes WHERE code_hash = ?", (code_hash,))
+            "SELECT * FROM authorization_codes WHERE code_hash = ?", (code_hash,)
+        )
         if row is None:
             return None
         state = CodeState.ALREADY_USED if row["used_at"] is not None else CodeState.EXPIRED

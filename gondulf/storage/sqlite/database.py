@@ -52,8 +52,9 @@ def server_lock(path: Path, *, exclusive: bool = False) -> Iterator[None]:
 
 
 class Database:
-    def __init__(self, connection: aiosqlite.Connection, path: Path,
-                 reader: sqlite3.Connection | None = None) -> None:
+    def __init__(
+        self, connection: aiosqlite.Connection, path: Path, reader: sqlite3.Connection | None = None
+    ) -> None:
         self._connection = connection
         self._reader = reader
         self._lock = asyncio.Lock()

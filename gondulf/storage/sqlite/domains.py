@@ -15,8 +15,7 @@ class SQLiteDomains:
     db: Executor
 
     async def get(self, domain: str) -> DomainRecord | None:
-        row = await self.db.fetchone(f"SELECT {COLUMNS} FROM domains WHERE domain = ?",
-                                     (domain,))
+        row = await self.db.fetchone(f"SELECT {COLUMNS} FROM domains WHERE domain = ?", (domain,))
         return DomainRecord(**dict(row)) if row else None
 
     async def list(self) -> list[DomainRecord]:
@@ -37,4 +36,5 @@ class SQLiteDomains:
                 last_verified_at = coalesce(excluded.last_verified_at, last_verified_at),
                 last_check_result = excluded.last_check_result
             """,
-            {"domain": domain, "at": at, "ok": verified, "result": result})
+            {"domain": domain, "at": at, "ok": verified, "result": result},
+        )

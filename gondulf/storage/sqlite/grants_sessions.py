@@ -16,12 +16,15 @@ class SQLiteGrantsSessions:
         await self.db.execute(
             "INSERT INTO grant_sessions (id_hash, me, csrf_secret, created_at, expires_at) "
             "VALUES (?, ?, ?, ?, ?)",
-            (session.id_hash, session.me, session.csrf, created_at, session.expires_at))
+            (session.id_hash, session.me, session.csrf, created_at, session.expires_at),
+        )
 
     async def get(self, id_hash: str, now: int) -> GrantsSession | None:
         row = await self.db.fetchone(
             "SELECT id_hash, me, csrf_secret, expires_at FROM grant_sessions "
-            "WHERE id_hash = ? AND expires_at > ?", (id_hash, now))
+            "WHERE id_hash = ? AND expires_at > ?",
+            (id_hash, now),
+        )
         if row is None:
             return None
         return GrantsSession(row["id_hash"], row["me"], row["csrf_secret"], row["expires_at"])

@@ -93,7 +93,8 @@ async def apply_migrations(
     """Apply every pending migration; returns the ones applied now."""
     applied = await _applied(db)
     pending = [
-        m for m in (load_migrations() if migrations is None else migrations)
+        m
+        for m in (load_migrations() if migrations is None else migrations)
         if m.version not in applied
     ]
     done = []
@@ -119,8 +120,10 @@ async def apply_migrations(
 
 
 SchemaObject = tuple[str, str]  # (type, name): ("table", "tokens"), ("index", ...)
-SCHEMA_QUERY = ("SELECT type, name, sql FROM sqlite_master "
-                "WHERE substr(name, 1, 7) <> 'sqlite_' AND sql IS NOT NULL")
+SCHEMA_QUERY = (
+    "SELECT type, name, sql FROM sqlite_master "
+    "WHERE substr(name, 1, 7) <> 'sqlite_' AND sql IS NOT NULL"
+)
 
 
 def schema_of(connection: sqlite3.Connection) -> dict[SchemaObject, str]:
@@ -137,8 +140,10 @@ def expected_schema(versions: Iterable[int]) -> dict[SchemaObject, str]:
     wanted = sorted(versions)
     unknown = [v for v in wanted if v not in by_version]
     if unknown:
-        raise DatabaseError(f"it holds migration {unknown[0]:04d}, which this version of "
-                            "Gondulf does not know; restore it with the version that wrote it")
+        raise DatabaseError(
+            f"it holds migration {unknown[0]:04d}, which this version of "
+            "Gondulf does not know; restore it with the version that wrote it"
+        )
     connection = sqlite3.connect(":memory:")
     try:
         connection.execute(CREATE_TABLE)

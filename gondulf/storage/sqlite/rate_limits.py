@@ -14,10 +14,14 @@ from gondulf.storage.sqlite.database import Database, Row
 from gondulf.storage.sqlite.executor import Executor
 
 SLOTS_PER_WINDOW = 60
-SUM = ("SELECT coalesce(sum(count), 0), min(window_start) FROM rate_limits "
-       "WHERE bucket = ? AND window_start > ?")
-ADD = ("INSERT INTO rate_limits (bucket, window_start, count) VALUES (?, ?, 1) "
-       "ON CONFLICT (bucket, window_start) DO UPDATE SET count = count + 1")
+SUM = (
+    "SELECT coalesce(sum(count), 0), min(window_start) FROM rate_limits "
+    "WHERE bucket = ? AND window_start > ?"
+)
+ADD = (
+    "INSERT INTO rate_limits (bucket, window_start, count) VALUES (?, ?, 1) "
+    "ON CONFLICT (bucket, window_start) DO UPDATE SET count = count + 1"
+)
 
 
 def slot(limit: Limit, at: int) -> int:
@@ -41,8 +45,9 @@ class SQLiteRateLimits:
             async with self.db.transaction() as tx:
                 return await SQLiteRateLimits(tx).acquire(checks, at)
         for limit, key in checks:
-            refused = _refused(limit, await self.db.fetchone(
-                SUM, (limit.bucket(key), at - limit.window)), at)
+            refused = _refused(
+                limit, await self.db.fetchone(SUM, (limit.bucket(key), at - limit.window)), at
+            )
             if refused is not None:
                 return refused
         rows = tuple((limit.bucket(key), slot(limit, at)) for limit, key in checks)
@@ -52,9 +57,11 @@ class SQLiteRateLimits:
 
     async def refund(self, counted: Counted) -> None:
         for bucket, start in counted.rows:
-            await self.db.execute("UPDATE rate_limits SET count = count - 1 "
-                                  "WHERE bucket = ? AND window_start = ? AND count > 0",
-                                  (bucket, start))
+            await self.db.execute(
+                "UPDATE rate_limits SET count = count - 1 "
+                "WHERE bucket = ? AND window_start = ? AND count > 0",
+                (bucket, start),
+            )
 
     async def reached(self, limit: Limit, key: str, at: int) -> Refused | None:
         row = await self.db.fast_fetchone(SUM, (limit.bucket(key), at - limit.window))

@@ -35,24 +35,43 @@ class SQLiteSignInSessions:
         await self.db.execute(
             "INSERT INTO auth_sessions (id_hash, created_at, expires_at, revision, request, "
             "csrf_secret, client) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (record.id_hash, created_at, record.expires_at, record.revision,
-             record.request.to_json(), record.csrf,
-             record.client.to_json() if record.client else None))
+            (
+                record.id_hash,
+                created_at,
+                record.expires_at,
+                record.revision,
+                record.request.to_json(),
+                record.csrf,
+                record.client.to_json() if record.client else None,
+            ),
+        )
 
     async def get(self, id_hash: str, now: int) -> SignInRecord | None:
         row = await self.db.fetchone(
-            "SELECT * FROM auth_sessions WHERE id_hash = ? AND expires_at > ?", (id_hash, now))
+            "SELECT * FROM auth_sessions WHERE id_hash = ? AND expires_at > ?", (id_hash, now)
+        )
         return _record(row) if row else None
 
     async def save(self, decided_from: int, record: SignInRecord, now: int) -> bool:
         changed = await self.db.execute(
             "UPDATE auth_sessions SET revision = revision + 1, me = ?, profile = ?, proof = ?, "
             "verified_at = ? WHERE id_hash = ? AND revision = ? AND expires_at > ?",
-            (record.me, json.dumps(record.profile) if record.profile else None, record.proof,
-             now if record.verified else None, record.id_hash, decided_from, now))
+            (
+                record.me,
+                json.dumps(record.profile) if record.profile else None,
+                record.proof,
+                now if record.verified else None,
+                record.id_hash,
+                decided_from,
+                now,
+            ),
+        )
         return changed == 1
 
     async def consume(self, id_hash: str, revision: int) -> bool:
-        return await self.db.execute(
-            "DELETE FROM auth_sessions WHERE id_hash = ? AND revision = ?",
-            (id_hash, revision)) == 1
+        return (
+            await self.db.execute(
+                "DELETE FROM auth_sessions WHERE id_hash = ? AND revision = ?", (id_hash, revision)
+            )
+            == 1
+        )

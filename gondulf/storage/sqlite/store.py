@@ -28,8 +28,7 @@ PURGES = {
     "sign-in sessions": "DELETE FROM auth_sessions WHERE expires_at <= :now",
     "grants page sessions": "DELETE FROM grant_sessions WHERE expires_at <= :now",
     "authorization codes": "DELETE FROM authorization_codes WHERE expires_at <= :now - :grace",
-    "tokens": "DELETE FROM tokens WHERE expires_at <= :now - :grace "
-              "OR revoked_at <= :now - :grace",
+    "tokens": "DELETE FROM tokens WHERE expires_at <= :now - :grace OR revoked_at <= :now - :grace",
     "rate-limit counters": "DELETE FROM rate_limits WHERE window_start <= :now - :keep",
     "cached client information": "DELETE FROM client_cache WHERE expires_at <= :now",
 }

@@ -8,7 +8,14 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from support.smtp_server import PASSWORD, USERNAME, RunningSmtp, running_smtp, silent_tcp_port
+from support.smtp_server import (
+    PASSWORD,
+    USERNAME,
+    RunningSmtp,
+    body_of,
+    running_smtp,
+    silent_tcp_port,
+)
 
 from gondulf.config import SmtpSettings
 from gondulf.services.email import (
@@ -71,8 +78,7 @@ async def test_plain_smtp_delivers_a_complete_message(plain: RunningSmtp) -> Non
 
 def test_code_email_has_text_and_escaped_html_parts() -> None:
     message = sign_in_code()
-    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    text, html = body_of(message, "plain"), body_of(message, "html")
     assert "123456" in text and "https://jane.test/" in text and "10 minutes" in text
     assert "123456" in html
     assert "Quill &lt;script&gt;" in html and "<script>" not in html

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import TestClient
 from conftest import GONDULF, CliResult, Outside
 from support.server_process import running_server
 from support.signin import RemoteGondulf, World, homepage_html, query_of
@@ -103,7 +104,8 @@ def _trickle(port: int, head: bytes, drip: bytes, *, limit: float) -> float:
 
 @pytest.mark.settings(GONDULF_REQUEST_TIMEOUT="1")
 async def test_a_request_body_that_trickles_in_is_cut_off(world: World) -> None:
-    port = world.gondulf.port  # type: ignore[union-attr]
+    assert isinstance(world.gondulf, TestClient) and world.gondulf.port is not None
+    port = world.gondulf.port
     head = (
         b"POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: "
         b"application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\n"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from support.signin import World, homepage_html, json_client, query_of
+from support.smtp_server import body_of
 from support.web_server import Site, html, redirect
 
 from gondulf.services.email_proof import MAX_CODE_ATTEMPTS
@@ -321,7 +322,7 @@ async def test_code_is_emailed_to_the_rel_me_address(world: World) -> None:
     ((recipients, message),) = world.smtp.mailbox.messages
     assert recipients == ["jane@jane.test"]
     assert re.fullmatch(r"\d{6}", world.last_code())
-    assert world.me in message.get_body(("plain",)).get_content()
+    assert world.me in body_of(message, "plain")
 
 
 async def test_several_rel_me_addresses_are_picked_never_typed(

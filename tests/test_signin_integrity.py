@@ -11,7 +11,9 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
+from aiohttp.test_utils import TestClient
 from support.signin import World, homepage_html, json_client
+from support.smtp_server import body_of
 from support.web_server import Site, html, redirect
 
 from gondulf.services.email_proof import EmailProof
@@ -96,6 +98,7 @@ async def test_a_code_never_proves_another_identity_than_it_was_sent_for(
 
 
 def _signin(world: World) -> SignIn:
+    assert isinstance(world.gondulf, TestClient) and world.gondulf.app is not None
     return world.gondulf.app[SERVICES].signin
 
 
@@ -297,8 +300,7 @@ async def test_the_code_email_carries_no_text_an_app_chose(
     await app.start()
     await world.code_page(client_id=app.url("/"), redirect_uri=app.url("/callback"))
     _, message = world.smtp.mailbox.messages[-1]
-    text = message.get_body(("plain",)).get_content()
-    html = message.get_body(("html",)).get_content()
+    text, html = body_of(message, "plain"), body_of(message, "html")
     assert "URGENT" not in text + html + str(message["Subject"])
     assert f"evilapp.test:{app.port}" in text  # the app is named by its address only
     assert "lists this address" in text

@@ -8,9 +8,11 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from support.signin import Client
 
 from gondulf.config import Settings
-from gondulf.storage.sqlite.migrations import load_migrations
+from gondulf.storage.sqlite.migrations import load_migrations, migration_status
+from gondulf.storage.sqlite.store import SQLiteStore
 from gondulf.web.access_log import AccessLogger
 from gondulf.web.app import create_app
 from gondulf.web.keys import SERVICES
@@ -19,7 +21,7 @@ BEHIND_TLS_PROXY = {"X-Forwarded-Proto": "https"}  # what the TLS-terminating pr
 
 
 @pytest.fixture
-async def client(make_settings: Callable[..., Settings]) -> AsyncIterator[TestClient]:
+async def client(make_settings: Callable[..., Settings]) -> AsyncIterator[Client]:
     """Production mode behind a trusted proxy (127.0.0.1) that terminates TLS."""
     app = create_app(make_settings(GONDULF_TRUSTED_PROXIES="127.0.0.1"))
 
@@ -34,16 +36,16 @@ async def client(make_settings: Callable[..., Settings]) -> AsyncIterator[TestCl
         yield test_client
 
 
-async def test_health_reports_a_connected_database(client: TestClient) -> None:
+async def test_health_reports_a_connected_database(client: Client) -> None:
     response = await client.get("/health")
     assert response.status == 200
     assert await response.json() == {"status": "healthy", "database": "connected"}
     assert response.headers["Cache-Control"] == "no-store"
 
 
-async def test_health_answers_over_plain_http_in_production(client: TestClient) -> None:
+async def test_health_answers_over_plain_http_in_production(client: Client) -> None:
     # The original's HTTPS enforcement broke the container health check on plain HTTP.
-    settings = client.app[SERVICES].settings  # type: ignore[index]
+    settings = client.app[SERVICES].settings
     assert not settings.debug and settings.base_url.startswith("https://")
     assert client.make_url("/health").scheme == "http"
     response = await client.get(
@@ -77,21 +79,21 @@ async def test_only_a_trusted_proxy_can_say_the_request_came_over_https(
         assert (await proxied.get("/", allow_redirects=False)).status == 200
 
 
-async def test_health_is_503_when_the_database_is_unusable(client: TestClient) -> None:
-    await client.app[SERVICES].store.close()  # type: ignore[index,attr-defined]
+async def test_health_is_503_when_the_database_is_unusable(client: Client) -> None:
+    await client.app[SERVICES].store.close()
     response = await client.get("/health")
     assert response.status == 503
     assert await response.json() == {"status": "unhealthy", "database": "unavailable"}
 
 
-async def test_server_migrates_the_database_on_start(client: TestClient) -> None:
-    rows = await client.app[SERVICES].store.database.fetchall(  # type: ignore[index,attr-defined]
-        "SELECT version FROM schema_migrations"
-    )
-    assert [row["version"] for row in rows] == [m.version for m in load_migrations()]
+async def test_server_migrates_the_database_on_start(client: Client) -> None:
+    store = client.app[SERVICES].store
+    assert isinstance(store, SQLiteStore)
+    statuses = await migration_status(store.database)
+    assert [m.version for m in statuses if m.applied_at] == [m.version for m in load_migrations()]
 
 
-async def test_home_page_names_the_service_and_setup(client: TestClient) -> None:
+async def test_home_page_names_the_service_and_setup(client: Client) -> None:
     response = await client.get("/")
     assert response.status == 200
     assert response.content_type == "text/html"
@@ -103,7 +105,7 @@ async def test_home_page_names_the_service_and_setup(client: TestClient) -> None
 
 
 async def test_html_pages_carry_the_metadata_link_and_security_headers(
-    client: TestClient,
+    client: Client,
 ) -> None:
     response = await client.get("/")
     headers = response.headers
@@ -125,31 +127,31 @@ async def test_no_hsts_in_development_mode(make_settings: Callable[..., Settings
         assert "Strict-Transport-Security" not in response.headers
 
 
-async def test_stylesheet_is_served(client: TestClient) -> None:
+async def test_stylesheet_is_served(client: Client) -> None:
     response = await client.get("/static/style.css")
     assert response.status == 200
     assert response.content_type == "text/css"
 
 
-async def test_unknown_browser_path_is_an_html_404(client: TestClient) -> None:
+async def test_unknown_browser_path_is_an_html_404(client: Client) -> None:
     response = await client.get("/nowhere", headers={"Accept": "text/html"})
     assert response.status == 404
     assert response.content_type == "text/html"
     assert "Page not found" in await response.text()
 
 
-async def test_unknown_api_path_is_a_json_404(client: TestClient) -> None:
+async def test_unknown_api_path_is_a_json_404(client: Client) -> None:
     response = await client.get("/.well-known/nothing")
     assert response.status == 404
     assert (await response.json())["error"] == "not_found"
 
 
-async def test_json_is_chosen_by_accept_header(client: TestClient) -> None:
+async def test_json_is_chosen_by_accept_header(client: Client) -> None:
     response = await client.get("/nowhere", headers={"Accept": "application/json"})
     assert response.content_type == "application/json"
 
 
-async def test_wrong_method_is_405_with_allow(client: TestClient) -> None:
+async def test_wrong_method_is_405_with_allow(client: Client) -> None:
     response = await client.post("/health")
     assert response.status == 405
     assert "GET" in response.headers["Allow"]
@@ -157,7 +159,7 @@ async def test_wrong_method_is_405_with_allow(client: TestClient) -> None:
 
 
 async def test_unexpected_error_is_a_500_page_without_internals(
-    client: TestClient, caplog: pytest.LogCaptureFixture
+    client: Client, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.ERROR, logger="gondulf.web"):
         response = await client.get("/boom")
@@ -170,7 +172,7 @@ async def test_unexpected_error_is_a_500_page_without_internals(
     assert api.status == 500 and (await api.json())["error"] == "server_error"
 
 
-async def test_oversized_request_is_refused(client: TestClient) -> None:
+async def test_oversized_request_is_refused(client: Client) -> None:
     response = await client.post("/token", data={"code": "x" * (200 * 1024)})
     assert response.status == 413
     assert (await response.json())["error"] == "request_too_large"
@@ -211,7 +213,7 @@ async def test_sign_in_cookie_is_secure_in_production(
 
 
 async def test_authorization_endpoint_without_parameters_explains_itself(
-    client: TestClient,
+    client: Client,
 ) -> None:
     response = await client.get("/authorize")
     assert response.status == 400

@@ -179,3 +179,5 @@ class Store(Protocol):
 
     async def ping(self) -> None:
         """Raise DatabaseError unless the database answers and holds the schema."""
+
+    async def close(self) -> None: ...

@@ -12,7 +12,7 @@ from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
 
 @dataclass
-class Zone(BaseResolver):
+class Zone(BaseResolver):  # type: ignore[misc]
     """Names not in `records` answer NXDOMAIN; names in `servfail` answer SERVFAIL."""
 
     records: dict[str, list[tuple[str, object]]] = field(default_factory=dict)

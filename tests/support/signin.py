@@ -13,12 +13,14 @@ from urllib.parse import parse_qs, urlsplit
 
 from aiohttp import ClientResponse, ClientSession, CookieJar, web
 from aiohttp.test_utils import TestClient
+from yarl import URL
 
 from support.dns_server import RunningDns
 from support.smtp_server import RunningSmtp
 from support.web_server import Site
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+Client = TestClient[web.Request, web.Application]
 
 
 def pkce_pair() -> tuple[str, str]:
@@ -43,7 +45,7 @@ def homepage_html(
 
 @dataclass
 class World:
-    gondulf: TestClient | RemoteGondulf
+    gondulf: Client | RemoteGondulf
     issuer: str
     dns: RunningDns
     smtp: RunningSmtp
@@ -188,6 +190,9 @@ class RemoteGondulf:
 
     async def post(self, path: str, **kwargs: Any) -> ClientResponse:
         return await self.session.post(path, **kwargs)
+
+    def make_url(self, path: str) -> URL:
+        return URL(str(self.session._base_url)).join(URL(path))
 
     async def close(self) -> None:
         await self.session.close()

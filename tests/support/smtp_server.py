@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
-from email.message import Message
+from email.message import EmailMessage
+from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -20,7 +21,7 @@ USERNAME, PASSWORD = "gondulf", "correct horse battery staple"
 class Mailbox:
     """Accepts every recipient except addresses starting with `nobody@`."""
 
-    messages: list[tuple[list[str], Message]] = field(default_factory=list)
+    messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
     sessions_tls: list[bool] = field(default_factory=list)
     refuse_all: bool = False
 
@@ -34,6 +35,7 @@ class Mailbox:
 
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
         message = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(message, EmailMessage)
         self.messages.append((list(envelope.rcpt_tos), message))
         tls = server.transport.get_extra_info("ssl_object") is not None
         self.sessions_tls.append(tls)
@@ -69,7 +71,7 @@ def running_smtp(
     """mode: `plain`, `starttls` (required before MAIL) or `implicit` (TLS from the start)."""
     mailbox = Mailbox()
     port = free_port()
-    kwargs: dict[str, object] = {}
+    kwargs: dict[str, Any] = {}
     if mode == "starttls":
         kwargs.update(tls_context=server_context, require_starttls=True)
     elif mode == "implicit":
@@ -98,3 +100,10 @@ def silent_tcp_port() -> Iterator[int]:
         yield sock.getsockname()[1]
     finally:
         sock.close()
+
+
+def body_of(message: EmailMessage, kind: str) -> str:
+    """The text of the message's `plain` or `html` part."""
+    part = message.get_body((kind,))
+    assert isinstance(part, EmailMessage), f"no {kind} part"
+    return str(part.get_content())

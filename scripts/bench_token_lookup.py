@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gondulf.services.digests import token_digest
-from gondulf.services.tokens import TokenService
+from gondulf.services.tokens.issuing import TokenService
 from gondulf.storage.sqlite.migrations import apply_migrations
 from gondulf.storage.sqlite.store import SQLiteStore
 from gondulf.storage.sqlite.tokens import COLUMNS

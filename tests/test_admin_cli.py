@@ -15,10 +15,16 @@ from aiohttp.test_utils import TestServer
 from conftest import GONDULF, CliResult
 
 from gondulf.config import load_settings
-from gondulf.services.dns import DnsService, DomainProof, LookupStatus, TxtResult, build_resolver
 from gondulf.services.domains import DomainService
 from gondulf.services.housekeeping import purge, purge_forever
-from gondulf.services.tokens import IssuedTokens, TokenService
+from gondulf.services.outside.dns import (
+    DnsService,
+    DomainProof,
+    LookupStatus,
+    TxtResult,
+    build_resolver,
+)
+from gondulf.services.tokens.issuing import IssuedTokens, TokenService
 from gondulf.storage.sqlite.database import Database
 from gondulf.storage.sqlite.migrations import apply_migrations
 from gondulf.storage.sqlite.store import SQLiteStore

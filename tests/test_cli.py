@@ -20,8 +20,14 @@ from support.web_server import Site, html, redirect
 
 from gondulf import __version__
 from gondulf.config import load_settings
-from gondulf.services.dns import DnsService, DomainProof, LookupStatus, TxtResult, build_resolver
 from gondulf.services.domains import DomainService
+from gondulf.services.outside.dns import (
+    DnsService,
+    DomainProof,
+    LookupStatus,
+    TxtResult,
+    build_resolver,
+)
 from gondulf.storage.sqlite.database import Database
 from gondulf.storage.sqlite.migrations import apply_migrations, load_migrations
 from gondulf.storage.sqlite.store import SQLiteStore

@@ -11,9 +11,13 @@ from support.dns_server import RunningDns
 from support.web_server import Site, redirect
 
 from gondulf.config import Nameserver
-from gondulf.services.clients import ClientInfoService, ClientInfoUnavailable, cache_seconds
-from gondulf.services.dns import DnsService, build_resolver
-from gondulf.services.fetch import Fetcher, FetchPolicy
+from gondulf.services.outside.client_info import (
+    ClientInfoService,
+    ClientInfoUnavailable,
+    cache_seconds,
+)
+from gondulf.services.outside.dns import DnsService, build_resolver
+from gondulf.services.outside.fetch import Fetcher, FetchPolicy
 from gondulf.storage.sqlite.database import Database
 from gondulf.storage.sqlite.store import SQLiteStore
 

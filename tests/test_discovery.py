@@ -9,9 +9,9 @@ from support.dns_server import RunningDns
 from support.web_server import Site, html, redirect
 
 from gondulf.config import Nameserver
-from gondulf.services.discovery import discover_homepage, mailto_address, parse_homepage
-from gondulf.services.dns import DnsService, build_resolver
-from gondulf.services.fetch import BadStatus, Fetcher, FetchPolicy
+from gondulf.services.outside.dns import DnsService, build_resolver
+from gondulf.services.outside.fetch import BadStatus, Fetcher, FetchPolicy
+from gondulf.services.outside.homepage import discover_homepage, mailto_address, parse_homepage
 
 PAGE = """<!doctype html>
 <html><head>

@@ -9,14 +9,14 @@ import pytest
 from support.dns_server import RunningDns
 
 from gondulf.config import Nameserver
-from gondulf.services.dns import (
+from gondulf.services.domains import DomainService
+from gondulf.services.outside.dns import (
     FALLBACK_NAMESERVERS,
     DnsService,
     LookupStatus,
     build_resolver,
     verification_name,
 )
-from gondulf.services.domains import DomainService
 from gondulf.storage.sqlite.database import Database
 from gondulf.storage.sqlite.store import SQLiteStore
 

@@ -18,7 +18,7 @@ from support.smtp_server import (
 )
 
 from gondulf.config import SmtpSettings
-from gondulf.services.email import (
+from gondulf.services.outside.email import (
     EmailError,
     EmailSender,
     build_message,

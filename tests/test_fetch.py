@@ -17,8 +17,8 @@ from support.dns_server import RunningDns
 from support.web_server import Site, html, redirect
 
 from gondulf.config import Nameserver
-from gondulf.services.dns import DnsService, build_resolver
-from gondulf.services.fetch import (
+from gondulf.services.outside.dns import DnsService, build_resolver
+from gondulf.services.outside.fetch import (
     MAX_CONNECTIONS,
     MAX_PER_HOST,
     AddressNotAllowed,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gondulf.services.known_browsers import KNOWN_FOR, known_browser_value, known_identity
+from gondulf.services.signin.known_browsers import KNOWN_FOR, known_browser_value, known_identity
 
 KEY = "k" * 40
 ME = "https://jane.example/"

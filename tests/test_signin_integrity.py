@@ -16,9 +16,9 @@ from support.signin import World, homepage_html, json_client
 from support.smtp_server import body_of
 from support.web_server import Site, html, redirect
 
-from gondulf.services.email_proof import EmailProof
-from gondulf.services.sessions import AuthSession
-from gondulf.services.signin import SignIn, SignInProblem
+from gondulf.services.signin.email_proof import EmailProof
+from gondulf.services.signin.flow import SignIn, SignInProblem
+from gondulf.services.signin.sessions import AuthSession
 from gondulf.web.keys import SERVICES
 
 ROUNDS = 40

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from support.signin import World
 
-from gondulf.services.resource_servers import ResourceServerService
+from gondulf.services.tokens.resource_servers import ResourceServerService
 from gondulf.storage.sqlite.database import Database
 from gondulf.storage.sqlite.store import SQLiteStore
 

@@ -136,8 +136,8 @@ def verify_dns(
     json_output: JsonOption = False,
 ) -> None:
     """Show what _gondulf.DOMAIN holds and whether it proves the domain."""
-    from gondulf.services.dns import DomainProof
     from gondulf.services.inspection import parse_target
+    from gondulf.services.outside.dns import DomainProof
     from gondulf.services.runtime import open_services
 
     settings = load()
@@ -177,7 +177,7 @@ def send_test_email(
     json_output: JsonOption = False,
 ) -> None:
     """Send a test message with the configured SMTP settings and show the server's answer."""
-    from gondulf.services.email import SendResult, parse_address, smtp_test_message
+    from gondulf.services.outside.email import SendResult, parse_address, smtp_test_message
     from gondulf.services.runtime import open_services
 
     settings = load()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 from gondulf.indieauth.urls import canonical_host
-from gondulf.services.dns import DnsService, DomainProof
+from gondulf.services.outside.dns import DnsService, DomainProof
 from gondulf.storage.records import DomainRecord
 from gondulf.storage.repositories import Domains
 

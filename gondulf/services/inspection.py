@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 from gondulf.errors import UsageError
 from gondulf.indieauth.endpoints import EndpointUrls
 from gondulf.indieauth.urls import InvalidURL, canonical_host
-from gondulf.services.discovery import Homepage, discover_homepage, same_host
-from gondulf.services.dns import DomainProof
 from gondulf.services.domains import DNS_CHECK_VALID_FOR
-from gondulf.services.fetch import FetchError
+from gondulf.services.outside.dns import DomainProof
+from gondulf.services.outside.fetch import FetchError
+from gondulf.services.outside.homepage import Homepage, discover_homepage, same_host
 from gondulf.services.runtime import Services
 from gondulf.timestamps import utc_text
 

@@ -15,19 +15,19 @@ from functools import cached_property
 
 from gondulf.config import Settings
 from gondulf.errors import DatabaseError
-from gondulf.services.authorization_codes import AuthorizationCodeService
-from gondulf.services.clients import ClientInfoService
-from gondulf.services.dns import DnsService, build_resolver
 from gondulf.services.domains import DomainService
-from gondulf.services.email import EmailSender
-from gondulf.services.fetch import Fetcher, FetchPolicy
-from gondulf.services.grants import GrantsService
+from gondulf.services.outside.client_info import ClientInfoService
+from gondulf.services.outside.dns import DnsService, build_resolver
+from gondulf.services.outside.email import EmailSender
+from gondulf.services.outside.fetch import Fetcher, FetchPolicy
 from gondulf.services.rate_limits import AbuseLimits, RateLimiter
-from gondulf.services.redemption import Redemption
-from gondulf.services.resource_servers import ResourceServerService
-from gondulf.services.sessions import AuthSessionStore
-from gondulf.services.signin import SignIn
-from gondulf.services.tokens import TokenService
+from gondulf.services.signin.flow import SignIn
+from gondulf.services.signin.sessions import AuthSessionStore
+from gondulf.services.tokens.authorization_codes import AuthorizationCodeService
+from gondulf.services.tokens.grants import GrantsService
+from gondulf.services.tokens.issuing import TokenService
+from gondulf.services.tokens.redemption import Redemption
+from gondulf.services.tokens.resource_servers import ResourceServerService
 from gondulf.storage.repositories import Store
 from gondulf.storage.sqlite.database import server_lock
 from gondulf.storage.sqlite.migrations import apply_migrations

@@ -28,14 +28,19 @@ from gondulf.indieauth.errors import AccessDenied, OAuthError
 from gondulf.indieauth.request import AuthorizationRequest, client_and_redirect, parse_request
 from gondulf.indieauth.scopes import describe
 from gondulf.indieauth.urls import InvalidURL
-from gondulf.services.clients import ClientInfoUnavailable
 from gondulf.services.digests import same
-from gondulf.services.email_proof import MAX_CODE_ATTEMPTS, CodeCheck, masked, shown_addresses
-from gondulf.services.grants import grants_client, grants_sign_in_request
-from gondulf.services.known_browsers import KNOWN_FOR, known_browser_value, known_identity
+from gondulf.services.outside.client_info import ClientInfoUnavailable
 from gondulf.services.rate_limits import address_key
-from gondulf.services.sessions import SESSION_LIFETIME, AuthSession
-from gondulf.services.signin import SignIn, SignInProblem, expired
+from gondulf.services.signin.email_proof import (
+    MAX_CODE_ATTEMPTS,
+    CodeCheck,
+    masked,
+    shown_addresses,
+)
+from gondulf.services.signin.flow import SignIn, SignInProblem, expired
+from gondulf.services.signin.known_browsers import KNOWN_FOR, known_browser_value, known_identity
+from gondulf.services.signin.sessions import SESSION_LIFETIME, AuthSession
+from gondulf.services.tokens.grants import grants_client, grants_sign_in_request
 from gondulf.web.client_address import client_ip
 from gondulf.web.forms import read_form
 from gondulf.web.grants import is_grants_sign_in, open_grants

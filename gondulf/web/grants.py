@@ -7,8 +7,8 @@ from aiohttp import web
 from gondulf.indieauth.endpoints import EndpointUrls
 from gondulf.indieauth.scopes import describe
 from gondulf.services.digests import same
-from gondulf.services.sessions import AuthSession
-from gondulf.services.signin import SignIn, SignInProblem
+from gondulf.services.signin.flow import SignIn, SignInProblem
+from gondulf.services.signin.sessions import AuthSession
 from gondulf.storage.records import GrantsSession
 from gondulf.web.forms import read_form
 from gondulf.web.keys import SERVICES, SETTINGS

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from gondulf.errors import DatabaseError
 from gondulf.indieauth.endpoints import EndpointUrls
-from gondulf.services.dns import VERIFY_VALUE, verification_name
+from gondulf.services.outside.dns import VERIFY_VALUE, verification_name
 from gondulf.web.keys import SERVICES, SETTINGS
 from gondulf.web.responses import NO_STORE, json_response, page
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from gondulf.services.signin import SignInProblem
+from gondulf.services.signin.flow import SignInProblem
 
 MAX_IN_FLIGHT = 2
 RETRY_AFTER = 5

@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from gondulf.indieauth.errors import InsufficientScope, OAuthError, TooManyRequests
-from gondulf.services.signin import SignInProblem
+from gondulf.services.signin.flow import SignInProblem
 from gondulf.templating import render
 from gondulf.web.keys import SETTINGS
 

@@ -23,16 +23,16 @@ from gondulf.config import Settings
 from gondulf.indieauth.responses import add_query
 from gondulf.indieauth.scopes import narrow
 from gondulf.indieauth.urls import InvalidURL, canonical_profile_url, domain_of
-from gondulf.services.authorization_codes import AuthorizationCodeService
 from gondulf.services.digests import new_code
-from gondulf.services.discovery import HCard, Homepage, discover_homepage, same_host
-from gondulf.services.dns import VERIFY_VALUE, verification_name
 from gondulf.services.domains import DomainService
-from gondulf.services.email import EmailError, EmailSender, code_message
-from gondulf.services.email_proof import MAX_CODE_ATTEMPTS, CodeCheck, EmailProof
-from gondulf.services.fetch import Fetcher, FetchError
+from gondulf.services.outside.dns import VERIFY_VALUE, verification_name
+from gondulf.services.outside.email import EmailError, EmailSender, code_message
+from gondulf.services.outside.fetch import Fetcher, FetchError
+from gondulf.services.outside.homepage import HCard, Homepage, discover_homepage, same_host
 from gondulf.services.rate_limits import AbuseLimits, RateLimiter, address_key
-from gondulf.services.sessions import AuthSession, AuthSessionStore
+from gondulf.services.signin.email_proof import MAX_CODE_ATTEMPTS, CodeCheck, EmailProof
+from gondulf.services.signin.sessions import AuthSession, AuthSessionStore
+from gondulf.services.tokens.authorization_codes import AuthorizationCodeService
 from gondulf.storage.records import Counted, Refused
 
 log = logging.getLogger("gondulf.signin")

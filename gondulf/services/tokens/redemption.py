@@ -23,7 +23,7 @@ from gondulf.indieauth.token_request import (
     check_binding,
 )
 from gondulf.services.digests import token_digest
-from gondulf.services.tokens import IssuedTokens, TokenService
+from gondulf.services.tokens.issuing import IssuedTokens, TokenService
 from gondulf.storage.records import CodeRecord, CodeState
 from gondulf.storage.repositories import Store
 

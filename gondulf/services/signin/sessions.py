@@ -17,7 +17,7 @@ from typing import Any
 from gondulf.indieauth.clients import ClientInfo
 from gondulf.indieauth.request import AuthorizationRequest
 from gondulf.services.digests import new_secret, token_digest
-from gondulf.services.email_proof import EmailProof
+from gondulf.services.signin.email_proof import EmailProof
 from gondulf.storage.records import SignInRecord
 from gondulf.storage.repositories import SignInSessions
 

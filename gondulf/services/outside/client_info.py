@@ -21,8 +21,8 @@ from gondulf.indieauth.clients import (
     published_redirect_uris,
 )
 from gondulf.indieauth.urls import is_loopback_client
-from gondulf.services.discovery import first_text
-from gondulf.services.fetch import Fetcher, FetchError, FetchResult
+from gondulf.services.outside.fetch import Fetcher, FetchError, FetchResult
+from gondulf.services.outside.homepage import first_text
 from gondulf.storage.repositories import ClientCache
 
 MAX_JSON_BYTES = 5 * 1024

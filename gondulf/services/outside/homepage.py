@@ -15,8 +15,8 @@ from urllib.parse import unquote
 import mf2py
 
 from gondulf.indieauth.urls import domain_of, profile_url_after_redirects
-from gondulf.services.email import parse_address
-from gondulf.services.fetch import Fetcher, FetchResult, Redirect
+from gondulf.services.outside.email import parse_address
+from gondulf.services.outside.fetch import Fetcher, FetchResult, Redirect
 
 ENDPOINT_RELS = ("indieauth-metadata", "authorization_endpoint", "token_endpoint")
 MAX_HOMEPAGE_BYTES = 1_000_000

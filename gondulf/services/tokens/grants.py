@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from gondulf.indieauth.clients import ClientInfo
 from gondulf.indieauth.request import AuthorizationRequest
 from gondulf.services.digests import new_secret, token_digest
-from gondulf.services.tokens import TokenService
+from gondulf.services.tokens.issuing import TokenService
 from gondulf.storage.records import GrantsSession, TokenRecord
 from gondulf.storage.repositories import GrantsSessions, Tokens
 

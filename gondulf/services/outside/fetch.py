@@ -29,7 +29,7 @@ from yarl import URL
 
 from gondulf import __version__
 from gondulf.errors import GondulfError
-from gondulf.services.dns import DnsService
+from gondulf.services.outside.dns import DnsService
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})

@@ -324,7 +324,13 @@ def test_every_scope_is_described_in_plain_words() -> None:
 
 
 def test_metadata_has_every_required_field() -> None:
-    document = server_metadata("https://auth.example/", "https://auth.example/")
+    endpoints = {
+        "authorization_endpoint": "https://auth.example/authorize",
+        "token_endpoint": "https://auth.example/token",
+    }
+    document = server_metadata(
+        "https://auth.example/", endpoints, documentation="https://auth.example/"
+    )
     assert document["issuer"] == "https://auth.example/"
     assert document["authorization_endpoint"] == "https://auth.example/authorize"
     assert document["token_endpoint"] == "https://auth.example/token"

@@ -218,15 +218,18 @@ def inspect_domain(
     json_output: JsonOption = False,
 ) -> None:
     """Check that a person's domain is ready to sign in here, with the fix for each failure."""
+    from gondulf.indieauth.endpoints import homepage_links
     from gondulf.services.inspection import Inspection
     from gondulf.services.inspection import inspect_domain as inspect
     from gondulf.services.runtime import open_services
+    from gondulf.web.routes import advertised_endpoints
 
     settings = load()
+    links = homepage_links(settings.issuer, advertised_endpoints(settings.issuer))
 
     async def work() -> Inspection:
         async with open_services(settings, migrate=True) as services:
-            return await inspect(services, target)
+            return await inspect(services, target, links)
 
     report = run(work())
     if json_output:

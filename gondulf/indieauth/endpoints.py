@@ -1,45 +1,24 @@
-"""Where this server's endpoints live below the issuer (IndieAuth §4, RFC 8414 §3)."""
+"""How people and apps find this server (IndieAuth §4, RFC 8414 §3).
+
+The metadata document lives at a well-known path below the issuer; a
+person's homepage points at it with `rel="indieauth-metadata"`, and, for
+older apps, at the authorization and token endpoints directly.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
 
 METADATA_PATH = ".well-known/oauth-authorization-server"
-AUTHORIZATION_PATH = "authorize"
-TOKEN_PATH = "token"  # noqa: S105 - a path
-INTROSPECTION_PATH = "introspect"
-REVOCATION_PATH = "revoke"
-USERINFO_PATH = "userinfo"
-GRANTS_PATH = "grants"
+METADATA_REL = "indieauth-metadata"
+LEGACY_RELS = ("authorization_endpoint", "token_endpoint")  # also their RFC 8414 keys
 
 
-@dataclass(frozen=True)
-class EndpointUrls:
-    metadata: str
-    authorization: str
-    token: str
-    introspection: str
-    revocation: str
-    userinfo: str
-    grants: str
+def metadata_url(issuer: str) -> str:
+    """`issuer` ends in `/` (the settings guarantee it)."""
+    return issuer + METADATA_PATH
 
-    @classmethod
-    def for_issuer(cls, issuer: str) -> EndpointUrls:
-        """`issuer` ends in `/` (the settings guarantee it)."""
-        return cls(
-            metadata=issuer + METADATA_PATH,
-            authorization=issuer + AUTHORIZATION_PATH,
-            token=issuer + TOKEN_PATH,
-            introspection=issuer + INTROSPECTION_PATH,
-            revocation=issuer + REVOCATION_PATH,
-            userinfo=issuer + USERINFO_PATH,
-            grants=issuer + GRANTS_PATH,
-        )
 
-    def homepage_links(self) -> dict[str, str]:
-        """The rel values a person's homepage uses to point at this server."""
-        return {
-            "indieauth-metadata": self.metadata,
-            "authorization_endpoint": self.authorization,
-            "token_endpoint": self.token,
-        }
+def homepage_links(issuer: str, endpoints: Mapping[str, str]) -> dict[str, str]:
+    """The rel values a person's homepage uses to point at this server, and their URLs."""
+    return {METADATA_REL: metadata_url(issuer), **{rel: endpoints[rel] for rel in LEGACY_RELS}}

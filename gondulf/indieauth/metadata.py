@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from gondulf.indieauth.endpoints import EndpointUrls
 from gondulf.indieauth.scopes import DESCRIPTIONS
 
 
-def server_metadata(issuer: str, documentation: str) -> dict[str, Any]:
-    urls = EndpointUrls.for_issuer(issuer)
+def server_metadata(
+    issuer: str, endpoints: Mapping[str, str], *, documentation: str
+) -> dict[str, Any]:
+    """The document: `endpoints` are the server's own, by their RFC 8414 keys
+    (`authorization_endpoint`, `token_endpoint`...); the rest says what they support."""
     return {
         "issuer": issuer,
-        "authorization_endpoint": urls.authorization,
-        "token_endpoint": urls.token,
-        "introspection_endpoint": urls.introspection,
+        **endpoints,
         "introspection_endpoint_auth_methods_supported": ["Bearer", "client_secret_basic"],
-        "revocation_endpoint": urls.revocation,
         "revocation_endpoint_auth_methods_supported": ["none"],
-        "userinfo_endpoint": urls.userinfo,
         "code_challenge_methods_supported": ["S256"],
         "response_types_supported": ["code"],
         "grant_types_supported": ["authorization_code", "refresh_token"],

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from gondulf.errors import UsageError
-from gondulf.indieauth.endpoints import EndpointUrls
+from gondulf.indieauth.endpoints import METADATA_REL
 from gondulf.indieauth.urls import InvalidURL, canonical_host
 from gondulf.services.domains import DNS_CHECK_VALID_FOR
 from gondulf.services.outside.dns import DomainProof
@@ -70,11 +71,11 @@ def _dns_check(proof: DomainProof) -> Check:
     return Check("DNS TXT record", FAIL, proof.txt.describe, proof.fix)
 
 
-def _endpoint_checks(homepage: Homepage, issuer: str) -> list[Check]:
+def _endpoint_checks(homepage: Homepage, links: Mapping[str, str]) -> list[Check]:
     checks = []
-    for rel, url in EndpointUrls.for_issuer(issuer).homepage_links().items():
+    for rel, url in links.items():
         found = homepage.endpoint(rel)
-        label = f"rel={rel}" + ("" if rel == "indieauth-metadata" else " (older clients)")
+        label = f"rel={rel}" + ("" if rel == METADATA_REL else " (older clients)")
         if found == url:
             checks.append(Check(label, PASS, f"points at this server: {url}"))
         else:
@@ -84,7 +85,7 @@ def _endpoint_checks(homepage: Homepage, issuer: str) -> list[Check]:
 
 
 def _homepage_checks(
-    homepage: Homepage | FetchError, url: str, domain: str, issuer: str
+    homepage: Homepage | FetchError, url: str, domain: str, links: Mapping[str, str]
 ) -> list[Check]:
     if isinstance(homepage, FetchError):
         return [
@@ -125,7 +126,7 @@ def _homepage_checks(
                 f'add <link rel="me" href="mailto:you@{domain}">',
             )
         )
-    return checks + _endpoint_checks(homepage, issuer)
+    return checks + _endpoint_checks(homepage, links)
 
 
 async def _database_check(services: Services, domain: str) -> Check:
@@ -143,7 +144,8 @@ async def _database_check(services: Services, domain: str) -> Check:
     )
 
 
-async def inspect_domain(services: Services, target: str) -> Inspection:
+async def inspect_domain(services: Services, target: str, links: Mapping[str, str]) -> Inspection:
+    """`links` are the rel values a homepage should carry and the URLs they should name."""
     settings = services.settings
     domain, url = parse_target(target, debug=settings.debug)
 
@@ -155,6 +157,6 @@ async def inspect_domain(services: Services, target: str) -> Inspection:
 
     proof, homepage = await asyncio.gather(services.dns.verify_domain(domain), fetch_homepage())
     checks = [_dns_check(proof)]
-    checks += _homepage_checks(homepage, url, domain, settings.issuer)
+    checks += _homepage_checks(homepage, url, domain, links)
     checks.append(await _database_check(services, domain))
     return Inspection(domain, url, tuple(checks))

@@ -21,7 +21,7 @@ from gondulf.web.client_address import client_ip
 from gondulf.web.credentials import presented
 from gondulf.web.keys import SERVICES
 
-Handler = Callable[[web.Request], Awaitable[web.Response]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 FAILED = web.RequestKey("failed", bool)
 
 
@@ -31,7 +31,7 @@ def mark_failed(request: web.Request) -> None:
 
 
 def limit_failures(handler: Handler) -> Handler:
-    async def limited(request: web.Request) -> web.Response:
+    async def limited(request: web.Request) -> web.StreamResponse:
         services = request.app[SERVICES]
         limiter = services.limiter
         limit = services.limits.failed_api_per_ip

@@ -23,7 +23,6 @@ from gondulf.indieauth.clients import (
     redirect_uri_allowed,
     redirect_uri_needs_client_info,
 )
-from gondulf.indieauth.endpoints import EndpointUrls
 from gondulf.indieauth.errors import AccessDenied, OAuthError
 from gondulf.indieauth.request import AuthorizationRequest, client_and_redirect, parse_request
 from gondulf.indieauth.scopes import describe
@@ -45,6 +44,7 @@ from gondulf.web.client_address import client_ip
 from gondulf.web.forms import read_form
 from gondulf.web.grants import is_grants_sign_in, open_grants
 from gondulf.web.keys import IN_FLIGHT, SERVICES, SETTINGS
+from gondulf.web.paths import Name, path_of, url_of
 from gondulf.web.responses import page, problem_page
 
 log = logging.getLogger("gondulf.authorize")
@@ -171,7 +171,7 @@ async def grants_sign_in(request: web.Request) -> web.Response:
     if refused is not None:
         return refused
     issuer = request.app[SETTINGS].issuer
-    grants_url = EndpointUrls.for_issuer(issuer).grants
+    grants_url = url_of(request, Name.GRANTS)
     await _signin(request).admit(client_ip(request))
     return await start_sign_in(
         request, grants_sign_in_request(issuer, grants_url), grants_client(issuer)
@@ -206,7 +206,7 @@ def _set_cookie(request: web.Request, response: web.StreamResponse, session_id: 
         COOKIE,
         session_id,
         max_age=SESSION_LIFETIME,
-        path="/authorize",
+        path=path_of(request, Name.AUTHORIZATION),
         httponly=True,
         samesite="Lax",
         secure=not request.app[SETTINGS].debug,
@@ -225,7 +225,7 @@ def _remember_browser(request: web.Request, response: web.StreamResponse, me: st
         KNOWN_COOKIE,
         known_browser_value(settings.secret_key, me),
         max_age=KNOWN_FOR,
-        path="/authorize",
+        path=path_of(request, Name.AUTHORIZATION),
         httponly=True,
         samesite="Lax",
         secure=not settings.debug,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gondulf.indieauth.endpoints import EndpointUrls
 from gondulf.indieauth.scopes import describe
 from gondulf.services.digests import same
 from gondulf.services.signin.flow import SignIn, SignInProblem
@@ -12,25 +11,25 @@ from gondulf.services.signin.sessions import AuthSession
 from gondulf.storage.records import GrantsSession
 from gondulf.web.forms import read_form
 from gondulf.web.keys import SERVICES, SETTINGS
+from gondulf.web.paths import Name, path_of, see_other, url_of
 from gondulf.web.responses import page
 
 COOKIE = "gondulf_grants"
 
 
 def is_grants_sign_in(request: web.Request, session: AuthSession) -> bool:
-    urls = EndpointUrls.for_issuer(request.app[SETTINGS].issuer)
-    return session.request.redirect_uri == urls.grants
+    return session.request.redirect_uri == url_of(request, Name.GRANTS)
 
 
 async def open_grants(request: web.Request, signin: SignIn, session: AuthSession) -> web.Response:
     """After the emailed code: sign the person in to the grants page."""
     me = await signin.finish(session)
     session_id = await request.app[SERVICES].grants.sign_in(me)
-    response = web.Response(status=303, headers={"Location": "/grants"})
+    response = see_other(request, Name.GRANTS)
     response.set_cookie(
         COOKIE,
         session_id,
-        path="/grants",
+        path=path_of(request, Name.GRANTS),
         httponly=True,
         samesite="Lax",
         secure=not request.app[SETTINGS].debug,
@@ -48,7 +47,7 @@ async def _grants_session(request: web.Request) -> GrantsSession | None:
 async def grants_get(request: web.Request) -> web.Response:
     session = await _grants_session(request)
     if session is None:  # sign in first, with the same proof as any sign-in
-        return web.Response(status=303, headers={"Location": "/authorize/grants"})
+        return see_other(request, Name.SIGNIN_GRANTS)
     grants = await request.app[SERVICES].grants.grants_of(session.me)
     return page(
         request,
@@ -84,12 +83,12 @@ async def revoke_post(request: web.Request) -> web.Response:
             "That grant is not one of yours, or it has already ended.",
             status=404,
         )
-    return web.Response(status=303, headers={"Location": "/grants"})
+    return see_other(request, Name.GRANTS)
 
 
 async def signout_post(request: web.Request) -> web.Response:
     session, _ = await _form_session(request)
     await request.app[SERVICES].grants.sign_out(session)
-    response = web.Response(status=303, headers={"Location": "/"})
-    response.del_cookie(COOKIE, path="/grants")
+    response = see_other(request, Name.HOME)
+    response.del_cookie(COOKIE, path=path_of(request, Name.GRANTS))
     return response

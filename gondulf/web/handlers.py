@@ -8,7 +8,7 @@ import logging
 from aiohttp import web
 
 from gondulf.errors import DatabaseError
-from gondulf.indieauth.endpoints import EndpointUrls
+from gondulf.indieauth.endpoints import metadata_url
 from gondulf.services.outside.dns import VERIFY_VALUE, verification_name
 from gondulf.web.keys import SERVICES, SETTINGS
 from gondulf.web.responses import NO_STORE, json_response, page
@@ -36,7 +36,7 @@ async def home(request: web.Request) -> web.Response:
         request,
         "home.html",
         cacheable=True,
-        metadata_url=EndpointUrls.for_issuer(settings.issuer).metadata,
+        metadata_url=metadata_url(settings.issuer),
         record_name=verification_name("example.com"),
         record_value=VERIFY_VALUE,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from gondulf.config import Settings
@@ -11,3 +13,5 @@ from gondulf.web.in_flight import InFlight
 SETTINGS = web.AppKey("settings", Settings)
 SERVICES = web.AppKey("services", Services)
 IN_FLIGHT = web.AppKey("in_flight", InFlight)
+METADATA_DOCUMENT = web.AppKey("metadata_document", dict[str, Any])
+API_PREFIXES = web.AppKey("api_prefixes", tuple[str, ...])

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gondulf.indieauth.endpoints import EndpointUrls
-from gondulf.indieauth.metadata import server_metadata
-from gondulf.web.keys import SETTINGS
+from gondulf.indieauth.endpoints import METADATA_REL, metadata_url
+from gondulf.web.keys import METADATA_DOCUMENT, SETTINGS
 from gondulf.web.responses import json_response
 
 
 async def metadata(request: web.Request) -> web.Response:
-    issuer = request.app[SETTINGS].issuer
-    urls = EndpointUrls.for_issuer(issuer)
+    """The document built once with the app, from the route table (gondulf.web.routes)."""
     return json_response(
-        server_metadata(issuer, documentation=issuer),
+        request.app[METADATA_DOCUMENT],
         headers={
             "Cache-Control": "public, max-age=3600",
-            "Link": f'<{urls.metadata}>; rel="indieauth-metadata"',
+            "Link": f'<{metadata_url(request.app[SETTINGS].issuer)}>; rel="{METADATA_REL}"',
             "Access-Control-Allow-Origin": "*",
         },
     )

@@ -7,7 +7,7 @@ import logging
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from gondulf.indieauth.endpoints import EndpointUrls
+from gondulf.indieauth.endpoints import METADATA_REL, metadata_url
 from gondulf.indieauth.errors import OAuthError
 from gondulf.services.signin.flow import SignInProblem
 from gondulf.web.client_address import origin_of
@@ -57,21 +57,19 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         )
 
 
-PROBE_PATHS = frozenset({"/health"})  # load balancers and containers probe over plain HTTP
-
-
-def https_only(issuer: str) -> Middleware:
+def https_only(issuer: str, probe_paths: frozenset[str]) -> Middleware:
     """Production: a request that did not arrive over https goes there, probes excepted.
 
     "Arrived over https" is the transport's own, or a trusted proxy's
     X-Forwarded-Proto (gondulf.web.client_address). The redirect goes to the
-    issuer's host, never to a Host header a client chose.
+    issuer's host, never to a Host header a client chose. Load balancers and
+    containers probe `probe_paths` over plain HTTP.
     """
     base = issuer.rstrip("/")
 
     @web.middleware
     async def redirect_plain_http(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if origin_of(request).https or request.path in PROBE_PATHS:
+        if origin_of(request).https or request.path in probe_paths:
             return await handler(request)
         if request.method in ("GET", "HEAD"):
             raise web.HTTPMovedPermanently(base + request.path_qs)
@@ -95,5 +93,5 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
     if not settings.debug:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if response.content_type == "text/html":
-        metadata = EndpointUrls.for_issuer(settings.issuer).metadata
-        headers.setdefault("Link", f'<{metadata}>; rel="indieauth-metadata"')
+        metadata = metadata_url(settings.issuer)
+        headers.setdefault("Link", f'<{metadata}>; rel="{METADATA_REL}"')

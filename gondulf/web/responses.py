@@ -10,15 +10,15 @@ from aiohttp import web
 from gondulf.indieauth.errors import InsufficientScope, OAuthError, TooManyRequests
 from gondulf.services.signin.flow import SignInProblem
 from gondulf.templating import render
-from gondulf.web.keys import SETTINGS
+from gondulf.web.keys import API_PREFIXES, SETTINGS
+from gondulf.web.paths import Name, path_of
 
-API_PREFIXES = ("/health", "/.well-known/", "/token", "/introspect", "/revoke", "/userinfo")
 ERROR_CODES = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 def wants_json(request: web.Request) -> bool:
-    if request.path.startswith(API_PREFIXES):
+    if request.path.startswith(request.app[API_PREFIXES]):
         return True
     accept = request.headers.get("Accept", "")
     return "json" in accept and "html" not in accept
@@ -59,7 +59,13 @@ def page(
 ) -> web.Response:
     """An HTML page; never stored by browsers or proxies unless `cacheable` (it may hold a
     CSRF value or personal data)."""
-    body = render(f"pages/{template}", issuer=request.app[SETTINGS].issuer, **context)
+    body = render(
+        f"pages/{template}",
+        issuer=request.app[SETTINGS].issuer,
+        path=lambda name: path_of(request, Name(name)),
+        static=lambda name: str(request.app.router["static"].url_for(filename=name)),
+        **context,
+    )
     return web.Response(
         text=body,
         status=status,

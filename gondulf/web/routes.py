@@ -1,0 +1,151 @@
+"""The route table: every endpoint once, with its path, handlers and what it is.
+
+A new endpoint is one row here. Its path is registered under its name
+(`app.router[name].url_for()`), so handlers, redirects, cookies and form
+actions never spell it again; an `advertised` endpoint appears in the
+metadata document under that key; an `api` endpoint answers errors in JSON;
+a `probe` answers over plain HTTP in production; `limited` handlers count
+failed calls against the client's address.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from gondulf.indieauth.endpoints import METADATA_PATH
+from gondulf.web import (
+    authorize,
+    grants,
+    handlers,
+    metadata,
+    redemption,
+    revocation,
+    userinfo,
+    verification,
+)
+from gondulf.web.api_limits import limit_failures
+from gondulf.web.paths import Name
+
+
+@dataclass(frozen=True)
+class Route:
+    name: Name
+    path: str
+    handlers: MappingProxyType[str, Handler]  # method → handler
+    advertised: str | None = None  # its key in the metadata document (RFC 8414)
+    api: bool = False
+    probe: bool = False
+    limited: frozenset[str] = field(default_factory=frozenset)  # methods counting failures
+
+
+def route(
+    name: Name,
+    path: str,
+    *,
+    get: Handler | None = None,
+    post: Handler | None = None,
+    advertised: str | None = None,
+    api: bool = False,
+    probe: bool = False,
+    limited: tuple[str, ...] = (),
+) -> Route:
+    methods = {
+        method: handler for method, handler in (("GET", get), ("POST", post)) if handler is not None
+    }
+    return Route(name, path, MappingProxyType(methods), advertised, api, probe, frozenset(limited))
+
+
+ROUTES: tuple[Route, ...] = (
+    route(Name.HOME, "/", get=handlers.home),
+    route(Name.HEALTH, "/health", get=handlers.health, api=True, probe=True),
+    route(Name.METADATA, f"/{METADATA_PATH}", get=metadata.metadata, api=True),
+    route(
+        Name.AUTHORIZATION,
+        "/authorize",
+        get=authorize.authorize_get,
+        post=redemption.authorization_code_post,
+        advertised="authorization_endpoint",
+        limited=("POST",),
+    ),
+    route(
+        Name.SIGNIN_WEBSITE,
+        "/authorize/website",
+        get=authorize.website_get,
+        post=authorize.website_post,
+    ),
+    route(Name.SIGNIN_GRANTS, "/authorize/grants", get=authorize.grants_sign_in),
+    route(Name.SIGNIN_EMAIL, "/authorize/email", post=authorize.email_post),
+    route(Name.SIGNIN_CODE, "/authorize/code", post=authorize.code_post),
+    route(Name.SIGNIN_RESEND, "/authorize/resend", post=authorize.resend_post),
+    route(Name.SIGNIN_CONSENT, "/authorize/consent", post=authorize.consent_post),
+    route(
+        Name.TOKEN,
+        "/token",
+        get=verification.token_get,
+        post=redemption.token_post,
+        advertised="token_endpoint",
+        api=True,
+        limited=("GET", "POST"),
+    ),
+    route(
+        Name.INTROSPECTION,
+        "/introspect",
+        post=verification.introspect,
+        advertised="introspection_endpoint",
+        api=True,
+        limited=("POST",),
+    ),
+    route(
+        Name.REVOCATION,
+        "/revoke",
+        post=revocation.revoke,
+        advertised="revocation_endpoint",
+        api=True,
+        limited=("POST",),
+    ),
+    route(
+        Name.USERINFO,
+        "/userinfo",
+        get=userinfo.userinfo,
+        advertised="userinfo_endpoint",
+        api=True,
+        limited=("GET",),
+    ),
+    route(Name.GRANTS, "/grants", get=grants.grants_get),
+    route(Name.GRANTS_REVOKE, "/grants/revoke", post=grants.revoke_post),
+    route(Name.GRANTS_SIGNOUT, "/grants/signout", post=grants.signout_post),
+)
+
+
+def add_routes(app: web.Application) -> None:
+    for item in ROUTES:
+        resource = app.router.add_resource(item.path, name=item.name.value)
+        for method, handler in item.handlers.items():
+            resource.add_route(
+                method, limit_failures(handler) if method in item.limited else handler
+            )
+
+
+def url_of(issuer: str, name: Name) -> str:
+    """The absolute URL of an endpoint (endpoints are served at the root of the issuer)."""
+    path = next(item.path for item in ROUTES if item.name == name)
+    return issuer + path.removeprefix("/")
+
+
+def advertised_endpoints(issuer: str) -> dict[str, str]:
+    """Every endpoint the metadata document names, by its RFC 8414 key."""
+    return {item.advertised: url_of(issuer, item.name) for item in ROUTES if item.advertised}
+
+
+def api_prefixes() -> tuple[str, ...]:
+    """Paths whose answers (errors included) are JSON: API endpoints and /.well-known/."""
+    well_known = "/" + METADATA_PATH.split("/")[0] + "/"
+    return (well_known, *sorted(item.path for item in ROUTES if item.api))
+
+
+def probe_paths() -> frozenset[str]:
+    return frozenset(item.path for item in ROUTES if item.probe)

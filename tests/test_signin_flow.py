@@ -17,7 +17,7 @@ from support.signin import World, homepage_html, json_client, query_of
 from support.smtp_server import body_of
 from support.web_server import Site, html, redirect
 
-from gondulf.services.signin.email_proof import MAX_CODE_ATTEMPTS
+from gondulf.services.signin.email_code import MAX_CODE_ATTEMPTS
 
 # -- discovery --------------------------------------------------------------------------------
 

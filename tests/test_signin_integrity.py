@@ -16,8 +16,9 @@ from support.signin import World, homepage_html, json_client
 from support.smtp_server import body_of
 from support.web_server import Site, html, redirect
 
-from gondulf.services.signin.email_proof import EmailProof
-from gondulf.services.signin.flow import SignIn, SignInProblem
+from gondulf.services.signin.email_code import EmailProof, email_state
+from gondulf.services.signin.flow import SignIn
+from gondulf.services.signin.problems import Problem, SignInProblem
 from gondulf.services.signin.sessions import AuthSession
 from gondulf.web.keys import SERVICES
 
@@ -108,6 +109,12 @@ async def _session(world: World, signin: SignIn) -> AuthSession:
     return session
 
 
+def _state(session: AuthSession) -> EmailProof:
+    state = email_state(session)
+    assert state is not None
+    return state
+
+
 async def test_a_stale_decision_writes_nothing(world: World, sites: Callable[..., Site]) -> None:
     """The interleaving of the race, step by step: the resend decided on the attacker's
     session must not land once the website was switched to the victim's."""
@@ -119,21 +126,19 @@ async def test_a_stale_decision_writes_nothing(world: World, sites: Callable[...
     assert switched.me == victim.url("/")
     sent = len(world.smtp.mailbox.messages)
     with pytest.raises(SignInProblem) as caught:
-        await signin.send_code(stale, "jane@jane.test", "127.0.0.1")
-    assert caught.value.kind == "changed"
+        await signin.email_code.send_code(stale, "jane@jane.test", "127.0.0.1")
+    assert caught.value.kind == Problem.CHANGED
     assert len(world.smtp.mailbox.messages) == sent  # nothing was mailed
     current = await _session(world, signin)
-    assert current.me == victim.url("/") and current.proof is not None
-    assert current.proof.code_digest is None
+    assert current.me == victim.url("/") and _state(current).code_digest is None
 
 
 async def test_two_saves_from_one_revision_exactly_one_lands(world: World) -> None:
     await world.code_page()
     signin = _signin(world)
     session = await _session(world, signin)
-    assert session.proof is not None
-    first = replace(session, proof=replace(session.proof, attempts=1))
-    second = replace(session, proof=replace(session.proof, attempts=2))
+    first = replace(session, proof=replace(_state(session), attempts=1))
+    second = replace(session, proof=replace(_state(session), attempts=2))
     results = await asyncio.gather(
         signin.sessions.save(session, first), signin.sessions.save(session, second)
     )
@@ -182,8 +187,7 @@ async def test_a_failed_email_leaves_no_code_and_uses_no_quota(world: World) -> 
         assert response.status == 502
     signin = _signin(world)
     session = await _session(world, signin)
-    assert session.proof is not None and session.proof.code_digest is None
-    assert session.proof.codes_sent == 0
+    assert _state(session).code_digest is None and _state(session).codes_sent == 0
     world.smtp.mailbox.refuse_all = False
     page = await world.send_code(page)
     response = await world.post("/authorize/code", page, code=world.last_code())

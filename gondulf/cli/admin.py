@@ -63,12 +63,6 @@ def _token_status(record: TokenRecord, now: float) -> str:
     return "active" if record.active(now) else "expired"
 
 
-def _domain_of_me(me: str) -> str:
-    from gondulf.indieauth.urls import domain_of
-
-    return domain_of(me)
-
-
 def _domain_argument(text: str) -> str:
     """`Example.com.`, `https://example.com/` → `example.com`."""
     from gondulf.services.inspection import parse_target

@@ -21,6 +21,8 @@ from gondulf.services.outside.dns import DnsService, build_resolver
 from gondulf.services.outside.email import EmailSender
 from gondulf.services.outside.fetch import Fetcher, FetchPolicy
 from gondulf.services.rate_limits import AbuseLimits, RateLimiter
+from gondulf.services.signin import proofs
+from gondulf.services.signin.email_code import EmailCodeMethod, EmailProof
 from gondulf.services.signin.flow import SignIn
 from gondulf.services.signin.sessions import AuthSessionStore
 from gondulf.services.tokens.authorization_codes import AuthorizationCodeService
@@ -92,15 +94,25 @@ class Services:
 
     @cached_property
     def signin(self) -> SignIn:
+        sessions = AuthSessionStore(
+            self.store.sessions, proofs.loader(**{EmailProof.METHOD: EmailProof.from_json})
+        )
+        email_code = EmailCodeMethod(
+            self.settings,
+            sessions=sessions,
+            limiter=self.limiter,
+            limits=self.limits,
+            email=self.email,
+        )
         return SignIn(
             self.settings,
-            sessions=AuthSessionStore(self.store.sessions),
+            sessions=sessions,
             codes=self.codes,
             limiter=self.limiter,
             limits=self.limits,
             domains=self.domains,
             fetcher=self.fetcher,
-            email=self.email,
+            email_code=email_code,
         )
 
 

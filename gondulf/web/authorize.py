@@ -30,14 +30,16 @@ from gondulf.indieauth.urls import InvalidURL
 from gondulf.services.digests import same
 from gondulf.services.outside.client_info import ClientInfoUnavailable
 from gondulf.services.rate_limits import address_key
-from gondulf.services.signin.email_proof import (
+from gondulf.services.signin.email_code import (
     MAX_CODE_ATTEMPTS,
     CodeCheck,
+    email_state,
     masked,
     shown_addresses,
 )
-from gondulf.services.signin.flow import SignIn, SignInProblem, expired
+from gondulf.services.signin.flow import SignIn
 from gondulf.services.signin.known_browsers import KNOWN_FOR, known_browser_value, known_identity
+from gondulf.services.signin.problems import Problem, SignInProblem, expired
 from gondulf.services.signin.sessions import SESSION_LIFETIME, AuthSession
 from gondulf.services.tokens.grants import grants_client, grants_sign_in_request
 from gondulf.web.client_address import client_ip
@@ -259,7 +261,7 @@ def sign_in_form(handler: FormHandler) -> Callable[[web.Request], Awaitable[web.
         token = form.get("csrf", "")
         if not same(token, session.csrf):
             raise SignInProblem(
-                "csrf",
+                Problem.CSRF,
                 "This form has expired",
                 "The page was sent from an older or another sign-in, or from another site.",
                 "Go back to the app and sign in again.",
@@ -304,7 +306,7 @@ async def website_post(
         with _fetching(request):
             session = await signin.identify(session, website)
     except SignInProblem as problem:
-        if problem.kind == "bad-website":
+        if problem.kind == Problem.BAD_WEBSITE:
             return _website_page(request, session, error=problem.detail, value=website)
         raise
     return _send_page(request, session)
@@ -314,12 +316,13 @@ async def website_post(
 async def email_post(
     request: web.Request, signin: SignIn, session: AuthSession, form: Form
 ) -> web.Response:
-    emails = session.proof.emails if session.proof else ()
+    state = email_state(session)
+    emails = state.emails if state else ()
     try:
         email = emails[int(_field(form, "email"))]
     except (ValueError, IndexError):
         email = ""
-    session = await signin.send_code(
+    session = await signin.email_code.send_code(
         session, email, client_ip(request), known_as=_known_as(request)
     )
     return _code_page(request, session)
@@ -329,8 +332,9 @@ async def email_post(
 async def resend_post(
     request: web.Request, signin: SignIn, session: AuthSession, form: Form
 ) -> web.Response:
-    email = session.proof.email if session.proof and session.proof.email else ""
-    session = await signin.send_code(
+    state = email_state(session)
+    email = state.email if state and state.email else ""
+    session = await signin.email_code.send_code(
         session, email, client_ip(request), known_as=_known_as(request)
     )
     return _code_page(request, session, notice="A new code is on its way.")
@@ -341,21 +345,23 @@ async def code_post(
     request: web.Request, signin: SignIn, session: AuthSession, form: Form
 ) -> web.Response:
     code = "".join(_field(form, "code").split())
-    result, session = await signin.check_code(session, code, client_ip(request))
+    result, session = await signin.email_code.check_code(session, code, client_ip(request))
     if result == CodeCheck.RIGHT:
         response = await _page_for(request, session)
         assert session.me is not None
         _remember_browser(request, response, session.me)
         return response
     if result == CodeCheck.WRONG:
-        left = MAX_CODE_ATTEMPTS - (session.proof.attempts if session.proof else 0)
+        state = email_state(session)
+        left = MAX_CODE_ATTEMPTS - (state.attempts if state else 0)
         return _code_page(
             request,
             session,
             status=400,
             error=f"That code is not right. {left} {'try' if left == 1 else 'tries'} left.",
         )
-    if session.proof is None or session.proof.email is None:  # the website changed since
+    state = email_state(session)
+    if state is None or state.email is None:  # the website changed since the code was sent
         return await _page_for(
             request, session, status=400, error="No code has been sent for this website yet."
         )
@@ -390,7 +396,7 @@ async def _page_for(
     request: web.Request, session: AuthSession, *, status: int = 200, error: str | None = None
 ) -> web.Response:
     """The page of the step the sign-in is at: website, address, code or consent."""
-    proof = session.proof
+    proof = email_state(session)
     if session.verified:
         if is_grants_sign_in(request, session):
             return await open_grants(request, _signin(request), session)
@@ -405,7 +411,7 @@ async def _page_for(
 def _context(session: AuthSession) -> dict[str, Any]:
     client = session.client
     request = session.request
-    proof = session.proof
+    proof = email_state(session)
     return {
         "session": session,
         "client_id": request.client_id,
@@ -461,7 +467,8 @@ def _code_page(
     error: str | None = None,
     notice: str | None = None,
 ) -> web.Response:
-    live = session.proof is not None and session.proof.code_live(time.time())
+    state = email_state(session)
+    live = state is not None and state.code_live(time.time())
     return _context_page(
         request,
         session,

@@ -6,7 +6,8 @@ from aiohttp import web
 
 from gondulf.indieauth.scopes import describe
 from gondulf.services.digests import same
-from gondulf.services.signin.flow import SignIn, SignInProblem
+from gondulf.services.signin.flow import SignIn
+from gondulf.services.signin.problems import Problem, SignInProblem
 from gondulf.services.signin.sessions import AuthSession
 from gondulf.storage.records import GrantsSession
 from gondulf.web.forms import read_form
@@ -65,7 +66,7 @@ async def _form_session(request: web.Request) -> tuple[GrantsSession, dict[str, 
     session = await _grants_session(request)
     if session is None or not same(form.get("csrf", ""), session.csrf):
         raise SignInProblem(
-            "csrf",
+            Problem.CSRF,
             "This form has expired",
             "Your session on this page ended, or the form came from elsewhere.",
             "Open the grants page again.",
@@ -78,7 +79,7 @@ async def revoke_post(request: web.Request) -> web.Response:
     session, form = await _form_session(request)
     if not await request.app[SERVICES].grants.revoke(session.me, form.get("grant", "")):
         raise SignInProblem(
-            "unknown-grant",
+            Problem.UNKNOWN_GRANT,
             "No such grant",
             "That grant is not one of yours, or it has already ended.",
             status=404,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from gondulf.services.signin.flow import SignInProblem
+from gondulf.services.signin.problems import Problem, SignInProblem
 
 MAX_IN_FLIGHT = 2
 RETRY_AFTER = 5
@@ -26,7 +26,7 @@ class InFlight:
     def hold(self, client: str) -> Iterator[None]:
         if self._counts.get(client, 0) >= self._per_client:
             raise SignInProblem(
-                "busy",
+                Problem.BUSY,
                 "Still checking your last request",
                 f"{self._per_client} sign-ins from your network are being checked right now.",
                 "Wait a few seconds and try again.",

@@ -9,7 +9,7 @@ from aiohttp.typedefs import Handler, Middleware
 
 from gondulf.indieauth.endpoints import METADATA_REL, metadata_url
 from gondulf.indieauth.errors import OAuthError
-from gondulf.services.signin.flow import SignInProblem
+from gondulf.services.signin.problems import SignInProblem
 from gondulf.web.client_address import origin_of
 from gondulf.web.keys import SETTINGS
 from gondulf.web.responses import error_response, oauth_error_response, problem_page

@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from gondulf.indieauth.errors import InsufficientScope, OAuthError, TooManyRequests
-from gondulf.services.signin.flow import SignInProblem
+from gondulf.services.signin.problems import RETRYABLE, SignInProblem
 from gondulf.templating import render
 from gondulf.web.keys import API_PREFIXES, SETTINGS
 from gondulf.web.paths import Name, path_of
@@ -83,19 +83,6 @@ def error_response(request: web.Request, status: int, title: str, detail: str) -
             {"error": code, "error_description": detail}, status=status, headers=NO_STORE
         )
     return page(request, "error.html", status=status, title=title, detail=detail)
-
-
-RETRYABLE = frozenset(
-    {
-        "bad-website",
-        "no-dns-record",
-        "no-email",
-        "homepage-unreachable",
-        "dns-failed",
-        "homepage-elsewhere",
-        "bad-redirect",
-    }
-)
 
 
 def problem_page(request: web.Request, problem: SignInProblem) -> web.Response:

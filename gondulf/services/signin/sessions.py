@@ -17,7 +17,8 @@ from typing import Any
 from gondulf.indieauth.clients import ClientInfo
 from gondulf.indieauth.request import AuthorizationRequest
 from gondulf.services.digests import new_secret, token_digest
-from gondulf.services.signin.email_proof import EmailProof
+from gondulf.services.signin.problems import SignInProblem, changed, expired
+from gondulf.services.signin.proofs import ProofLoader, ProofState
 from gondulf.storage.records import SignInRecord
 from gondulf.storage.repositories import SignInSessions
 
@@ -34,11 +35,11 @@ class AuthSession:
     client: ClientInfo | None
     me: str | None = None
     profile: dict[str, Any] | None = None
-    proof: EmailProof | None = None
+    proof: ProofState | None = None
     verified: bool = False
 
 
-def _session(record: SignInRecord) -> AuthSession:
+def _session(record: SignInRecord, load_proof: ProofLoader) -> AuthSession:
     return AuthSession(
         record.id_hash,
         record.revision,
@@ -48,7 +49,7 @@ def _session(record: SignInRecord) -> AuthSession:
         record.client,
         record.me,
         record.profile,
-        EmailProof.from_json(record.proof) if record.proof else None,
+        load_proof(record.proof) if record.proof else None,
         record.verified,
     )
 
@@ -73,8 +74,9 @@ def _now(now: float | None) -> int:
 
 
 class AuthSessionStore:
-    def __init__(self, sessions: SignInSessions) -> None:
+    def __init__(self, sessions: SignInSessions, load_proof: ProofLoader) -> None:
         self._sessions = sessions
+        self._load_proof = load_proof
 
     async def create(
         self, request: AuthorizationRequest, client: ClientInfo | None, now: float | None = None
@@ -90,11 +92,11 @@ class AuthSessionStore:
 
     async def get(self, session_id: str, now: float | None = None) -> AuthSession | None:
         record = await self._sessions.get(token_digest(session_id), _now(now))
-        return _session(record) if record else None
+        return _session(record, self._load_proof) if record else None
 
     async def reload(self, session: AuthSession, now: float | None = None) -> AuthSession | None:
         record = await self._sessions.get(session.id_hash, _now(now))
-        return _session(record) if record else None
+        return _session(record, self._load_proof) if record else None
 
     async def save(
         self, decided_from: AuthSession, new: AuthSession, now: float | None = None
@@ -110,3 +112,18 @@ class AuthSessionStore:
     async def consume(self, session: AuthSession) -> bool:
         """End the session if it is still at this revision; True if this call ended it."""
         return await self._sessions.consume(session.id_hash, session.revision)
+
+    async def update(self, decided_from: AuthSession, new: AuthSession) -> AuthSession:
+        """`save`, or the problem to show when the session changed (or ended) meanwhile."""
+        saved = await self.save(decided_from, new)
+        if saved is None:
+            raise await self._lost(decided_from)
+        return saved
+
+    async def end(self, session: AuthSession) -> None:
+        """`consume`, or the problem to show when the session changed (or ended) meanwhile."""
+        if not await self.consume(session):
+            raise await self._lost(session)
+
+    async def _lost(self, session: AuthSession) -> SignInProblem:
+        return changed() if await self.reload(session) is not None else expired()

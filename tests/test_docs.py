@@ -78,3 +78,17 @@ def test_every_test_security_md_cites_exists() -> None:
             assert re.search(rf"def {name}\(", current.read_text()), f"{current.name}::{name}"
             cited += 1
     assert cited >= 30
+
+
+def test_every_module_the_architecture_names_exists() -> None:
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    named = set(re.findall(r"`(gondulf/[\w/]+(?:\.py)?|tests/[\w/]+\.py|scripts/\w+\.py)`", text))
+    assert len(named) >= 8
+    missing = [name for name in named if not (ROOT / name).exists()]
+    assert missing == []
+    package = ROOT / "gondulf"
+    for folder, modules in re.findall(
+        r"`(\w+)/` (?:reaches|is)[^.]*?:((?: `\w+\.py`[^`]*)+)", text
+    ):
+        for module in re.findall(r"`(\w+\.py)`", modules):
+            assert list(package.rglob(f"{folder}/{module}")), f"{folder}/{module}"

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import web
 from multidict import MultiDict
@@ -25,7 +22,6 @@ from gondulf.indieauth.clients import (
 )
 from gondulf.indieauth.errors import AccessDenied, OAuthError
 from gondulf.indieauth.request import AuthorizationRequest, client_and_redirect, parse_request
-from gondulf.indieauth.scopes import describe
 from gondulf.indieauth.urls import InvalidURL
 from gondulf.services.digests import same
 from gondulf.services.outside.client_info import ClientInfoUnavailable
@@ -34,8 +30,6 @@ from gondulf.services.signin.email_code import (
     MAX_CODE_ATTEMPTS,
     CodeCheck,
     email_state,
-    masked,
-    shown_addresses,
 )
 from gondulf.services.signin.flow import SignIn
 from gondulf.services.signin.known_browsers import KNOWN_FOR, known_browser_value, known_identity
@@ -44,10 +38,10 @@ from gondulf.services.signin.sessions import SESSION_LIFETIME, AuthSession
 from gondulf.services.tokens.grants import grants_client, grants_sign_in_request
 from gondulf.web.client_address import client_ip
 from gondulf.web.forms import read_form
-from gondulf.web.grants import is_grants_sign_in, open_grants
 from gondulf.web.keys import IN_FLIGHT, SERVICES, SETTINGS
 from gondulf.web.paths import Name, path_of, url_of
 from gondulf.web.responses import page, problem_page
+from gondulf.web.signin_pages import code_page, page_for, send_page, website_page
 
 log = logging.getLogger("gondulf.authorize")
 
@@ -194,11 +188,11 @@ async def start_sign_in(
     if auth_request.me_hint:
         try:
             session = await signin.identify(session, auth_request.me_hint)
-            response = await _page_for(request, session)
+            response = await page_for(request, session)
         except SignInProblem as problem:
             response = problem_page(request, problem)
     else:
-        response = _website_page(request, session)
+        response = website_page(request, session)
     _set_cookie(request, response, session_id)
     return response
 
@@ -278,7 +272,7 @@ def sign_in_form(handler: FormHandler) -> Callable[[web.Request], Awaitable[web.
             error = " ".join(
                 part for part in (f"{problem.title}.", problem.detail, problem.fix) if part
             )
-            response = await _page_for(request, current, status=problem.status, error=error)
+            response = await page_for(request, current, status=problem.status, error=error)
             if problem.retry_after:
                 response.headers["Retry-After"] = str(problem.retry_after)
             return response
@@ -293,7 +287,7 @@ def _field(form: Form, name: str) -> str:
 async def website_get(request: web.Request) -> web.Response:
     signin = _signin(request)
     session = await _cookie_session(request, signin)
-    return _website_page(request, session)
+    return website_page(request, session)
 
 
 @sign_in_form
@@ -307,9 +301,9 @@ async def website_post(
             session = await signin.identify(session, website)
     except SignInProblem as problem:
         if problem.kind == Problem.BAD_WEBSITE:
-            return _website_page(request, session, error=problem.detail, value=website)
+            return website_page(request, session, error=problem.detail, value=website)
         raise
-    return _send_page(request, session)
+    return send_page(request, session)
 
 
 @sign_in_form
@@ -325,7 +319,7 @@ async def email_post(
     session = await signin.email_code.send_code(
         session, email, client_ip(request), known_as=_known_as(request)
     )
-    return _code_page(request, session)
+    return code_page(request, session)
 
 
 @sign_in_form
@@ -337,7 +331,7 @@ async def resend_post(
     session = await signin.email_code.send_code(
         session, email, client_ip(request), known_as=_known_as(request)
     )
-    return _code_page(request, session, notice="A new code is on its way.")
+    return code_page(request, session, notice="A new code is on its way.")
 
 
 @sign_in_form
@@ -347,14 +341,14 @@ async def code_post(
     code = "".join(_field(form, "code").split())
     result, session = await signin.email_code.check_code(session, code, client_ip(request))
     if result == CodeCheck.RIGHT:
-        response = await _page_for(request, session)
+        response = await page_for(request, session)
         assert session.me is not None
         _remember_browser(request, response, session.me)
         return response
     if result == CodeCheck.WRONG:
         state = email_state(session)
         left = MAX_CODE_ATTEMPTS - (state.attempts if state else 0)
-        return _code_page(
+        return code_page(
             request,
             session,
             status=400,
@@ -362,7 +356,7 @@ async def code_post(
         )
     state = email_state(session)
     if state is None or state.email is None:  # the website changed since the code was sent
-        return await _page_for(
+        return await page_for(
             request, session, status=400, error="No code has been sent for this website yet."
         )
     detail = (
@@ -370,7 +364,7 @@ async def code_post(
         if result == CodeCheck.EXHAUSTED
         else "The code has expired or was already used."
     )
-    return _code_page(request, session, status=400, error=detail + " Send a new code.")
+    return code_page(request, session, status=400, error=detail + " Send a new code.")
 
 
 @sign_in_form
@@ -387,102 +381,3 @@ async def consent_post(
         )
     kept = form.getall("scope") if "scope" in form else []
     return _redirect(await signin.approve(session, kept))
-
-
-# -- pages --------------------------------------------------------------------------------
-
-
-async def _page_for(
-    request: web.Request, session: AuthSession, *, status: int = 200, error: str | None = None
-) -> web.Response:
-    """The page of the step the sign-in is at: website, address, code or consent."""
-    proof = email_state(session)
-    if session.verified:
-        if is_grants_sign_in(request, session):
-            return await open_grants(request, _signin(request), session)
-        return _consent_page(request, session)
-    if session.me is None or proof is None:
-        return _website_page(request, session, error=error, status=status)
-    if proof.email is None:  # no code sent for this website yet
-        return _send_page(request, session, status=status, error=error)
-    return _code_page(request, session, status=status, error=error)
-
-
-def _context(session: AuthSession) -> dict[str, Any]:
-    client = session.client
-    request = session.request
-    proof = email_state(session)
-    return {
-        "session": session,
-        "client_id": request.client_id,
-        "client_name": client.name if client and client.name else None,
-        "client_logo": client.logo if client else None,
-        "client_uri": client.uri if client else None,
-        "client_uri_warning": bool(client and client.uri_host_differs),
-        "redirect_host": urlsplit(request.redirect_uri).netloc,
-        "csrf": session.csrf,
-        "addresses": shown_addresses(proof.emails) if proof else [],
-        "sent_to": masked(proof.email) if proof and proof.email else None,
-    }
-
-
-def _context_page(
-    request: web.Request, session: AuthSession, template: str, *, status: int = 200, **extra: Any
-) -> web.Response:
-    return page(request, template, status=status, **_context(session), **extra)
-
-
-def _website_page(
-    request: web.Request,
-    session: AuthSession,
-    *,
-    error: str | None = None,
-    value: str = "",
-    status: int | None = None,
-) -> web.Response:
-    return _context_page(
-        request,
-        session,
-        "signin_website.html",
-        title="Sign in",
-        status=status or (400 if error else 200),
-        error=error,
-        value=value,
-    )
-
-
-def _send_page(
-    request: web.Request, session: AuthSession, *, status: int = 200, error: str | None = None
-) -> web.Response:
-    return _context_page(
-        request, session, "signin_email.html", title="Send your code", status=status, error=error
-    )
-
-
-def _code_page(
-    request: web.Request,
-    session: AuthSession,
-    *,
-    status: int = 200,
-    error: str | None = None,
-    notice: str | None = None,
-) -> web.Response:
-    state = email_state(session)
-    live = state is not None and state.code_live(time.time())
-    return _context_page(
-        request,
-        session,
-        "signin_code.html",
-        title="Enter your code",
-        status=status,
-        error=error,
-        notice=notice,
-        code_dead=not live,
-    )
-
-
-def _consent_page(request: web.Request, session: AuthSession) -> web.Response:
-    scopes = [(scope, describe(scope)) for scope in session.request.scope]
-    return _context_page(
-        request, session, "signin_consent.html", title="Allow access?", scopes=scopes
-    )

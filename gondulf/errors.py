@@ -51,3 +51,7 @@ class UsageError(GondulfError):
 
 class DatabaseError(GondulfError):
     """The database cannot be opened, migrated or used."""
+
+
+class DatabaseBusy(DatabaseError):
+    """The database stayed locked longer than a caller may wait: try again shortly."""

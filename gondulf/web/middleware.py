@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from gondulf.errors import DatabaseBusy
 from gondulf.indieauth.endpoints import METADATA_REL, metadata_url
 from gondulf.indieauth.errors import OAuthError
 from gondulf.services.signin.problems import SignInProblem
@@ -15,6 +17,7 @@ from gondulf.web.keys import SETTINGS
 from gondulf.web.responses import error_response, oauth_error_response, problem_page
 
 log = logging.getLogger("gondulf.web")
+BUSY_RETRY_AFTER = 2
 
 TITLES = {
     400: "Bad request",
@@ -46,6 +49,16 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         for name in ("Allow", "WWW-Authenticate"):
             if name in exc.headers:
                 response.headers[name] = exc.headers[name]
+        return response
+    except (DatabaseBusy, sqlite3.OperationalError) as exc:  # locked, or out of disk
+        log.error("database unavailable for %s %s: %s", request.method, request.path, exc)
+        response = error_response(
+            request,
+            503,
+            "Too busy right now",
+            "The server could not reach its database in time. Try again in a moment.",
+        )
+        response.headers["Retry-After"] = str(BUSY_RETRY_AFTER)
         return response
     except Exception:
         log.exception("unexpected error in %s %s", request.method, request.path)

@@ -13,7 +13,13 @@ from gondulf.templating import render
 from gondulf.web.keys import API_PREFIXES, SETTINGS
 from gondulf.web.paths import Name, path_of
 
-ERROR_CODES = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
+ERROR_CODES = {
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    413: "request_too_large",
+    503: "temporarily_unavailable",
+}
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 

@@ -20,10 +20,11 @@ from typing import Any
 
 import aiosqlite
 
-from gondulf.errors import DatabaseError
+from gondulf.errors import DatabaseBusy, DatabaseError
 from gondulf.files import private_file
 
-BUSY_TIMEOUT_MS = 5000
+BUSY_TIMEOUT_MS = 5000  # SQLite waits this long for another process's write lock
+LOCK_WAIT = 6.0  # seconds a call waits for this process's turn on the connection
 READ_BUSY_TIMEOUT_MS = 200
 Row = sqlite3.Row
 Params = Sequence[Any] | dict[str, Any]
@@ -84,6 +85,22 @@ class Database:
         reader.execute("PRAGMA query_only = ON")
         return cls(connection, path, reader)
 
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """This process's turn on the connection, waited for LOCK_WAIT seconds at most:
+        a request never hangs behind a long write, it fails with DatabaseBusy."""
+        try:
+            async with asyncio.timeout(LOCK_WAIT):
+                await self._lock.acquire()
+        except TimeoutError:
+            raise DatabaseBusy(
+                f"the database {self.path} stayed busy for {LOCK_WAIT:g} s"
+            ) from None
+        try:
+            yield
+        finally:
+            self._lock.release()
+
     async def close(self) -> None:
         async with self._lock:
             await self._connection.close()
@@ -109,21 +126,21 @@ class Database:
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; returns the number of rows it changed."""
-        async with self._lock:
+        async with self._turn():
             return await Transaction(self._connection).execute(sql, params)
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
-        async with self._lock:
+        async with self._turn():
             return await Transaction(self._connection).fetchone(sql, params)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        async with self._lock:
+        async with self._turn():
             return await Transaction(self._connection).fetchall(sql, params)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         """`BEGIN IMMEDIATE` … `COMMIT`, rolled back whole on any exception."""
-        async with self._lock:
+        async with self._turn():
             await self._connection.execute("BEGIN IMMEDIATE")
             try:
                 yield Transaction(self._connection)

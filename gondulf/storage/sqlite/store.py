@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,13 +25,17 @@ from gondulf.storage.sqlite.tokens import SQLiteTokens
 # reused refresh token is still recognised (and answered by revoking what it produced).
 GRACE = 24 * 3600
 RATE_LIMIT_KEEP = 24 * 3600
+# Each purge deletes at most PURGE_BATCH rows a statement (its own transaction) and yields
+# between batches: other requests (and other processes) write in between, however large
+# the backlog.
+PURGE_BATCH = 500
 PURGES = {
-    "sign-in sessions": "DELETE FROM auth_sessions WHERE expires_at <= :now",
-    "grants page sessions": "DELETE FROM grant_sessions WHERE expires_at <= :now",
-    "authorization codes": "DELETE FROM authorization_codes WHERE expires_at <= :now - :grace",
-    "tokens": "DELETE FROM tokens WHERE expires_at <= :now - :grace OR revoked_at <= :now - :grace",
-    "rate-limit counters": "DELETE FROM rate_limits WHERE window_start <= :now - :keep",
-    "cached client information": "DELETE FROM client_cache WHERE expires_at <= :now",
+    "sign-in sessions": ("auth_sessions", "expires_at <= :now"),
+    "grants page sessions": ("grant_sessions", "expires_at <= :now"),
+    "authorization codes": ("authorization_codes", "expires_at <= :now - :grace"),
+    "tokens": ("tokens", "expires_at <= :now - :grace OR revoked_at <= :now - :grace"),
+    "rate-limit counters": ("rate_limits", "window_start <= :now - :keep"),
+    "cached client information": ("client_cache", "expires_at <= :now"),
 }
 
 
@@ -68,11 +73,20 @@ class SQLiteStore:
             yield SQLiteStore(self.database, tx)
 
     async def purge(self, now: int) -> dict[str, int]:
-        params = {"now": now, "grace": GRACE, "keep": RATE_LIMIT_KEEP}
+        params = {"now": now, "grace": GRACE, "keep": RATE_LIMIT_KEEP, "batch": PURGE_BATCH}
         removed = {}
-        async with self.database.transaction() as tx:
-            for name, sql in PURGES.items():
-                removed[name] = await tx.execute(sql, params)
+        for name, (table, condition) in PURGES.items():
+            removed[name] = 0
+            while True:
+                deleted = await self.database.execute(
+                    f"DELETE FROM {table} WHERE rowid IN "
+                    f"(SELECT rowid FROM {table} WHERE {condition} LIMIT :batch)",
+                    params,
+                )
+                removed[name] += deleted
+                if deleted < PURGE_BATCH:
+                    break
+                await asyncio.sleep(0)  # let waiting requests in between batches
         return removed
 
     async def ping(self) -> None:

@@ -39,7 +39,7 @@ async def client(make_settings: Callable[..., Settings]) -> AsyncIterator[Client
 async def test_health_reports_a_connected_database(client: Client) -> None:
     response = await client.get("/health")
     assert response.status == 200
-    assert await response.json() == {"status": "healthy", "database": "connected"}
+    assert await response.json() == {"status": "healthy", "database": {"read": "ok", "write": "ok"}}
     assert response.headers["Cache-Control"] == "no-store"
 
 
@@ -83,7 +83,8 @@ async def test_health_is_503_when_the_database_is_unusable(client: Client) -> No
     await client.app[SERVICES].store.close()
     response = await client.get("/health")
     assert response.status == 503
-    assert await response.json() == {"status": "unhealthy", "database": "unavailable"}
+    body = await response.json()
+    assert body["status"] == "unhealthy" and "closed" in body["database"]["read"]
 
 
 async def test_server_migrates_the_database_on_start(client: Client) -> None:

@@ -16,6 +16,7 @@ from functools import cached_property
 from gondulf.config import Settings
 from gondulf.errors import DatabaseError
 from gondulf.services.domains import DomainService
+from gondulf.services.health import HealthMonitor
 from gondulf.services.outside.client_info import ClientInfoService
 from gondulf.services.outside.dns import DnsService, build_resolver
 from gondulf.services.outside.email import EmailSender
@@ -63,6 +64,10 @@ class Services:
     @cached_property
     def domains(self) -> DomainService:
         return DomainService(self.store.domains, self.dns)
+
+    @cached_property
+    def health(self) -> HealthMonitor:
+        return HealthMonitor(self.store)
 
     @cached_property
     def limiter(self) -> RateLimiter:

@@ -118,6 +118,22 @@ class GrantsSession:
     expires_at: int
 
 
+OK = "ok"
+BUSY = "busy"  # another writer holds the database: writes wait, they do not fail
+
+
+@dataclass(frozen=True)
+class Health:
+    """What the database can do now: each is OK, BUSY (writes only) or the reason it fails."""
+
+    read: str
+    write: str
+
+    @property
+    def ok(self) -> bool:
+        return self.read == OK and self.write in (OK, BUSY)
+
+
 @dataclass(frozen=True)
 class Limit:
     name: str  # such as "codes-per-ip"

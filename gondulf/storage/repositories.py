@@ -24,6 +24,7 @@ from gondulf.storage.records import (
     Counted,
     DomainRecord,
     GrantsSession,
+    Health,
     Limit,
     NewToken,
     Refused,
@@ -179,5 +180,9 @@ class Store(Protocol):
 
     async def ping(self) -> None:
         """Raise DatabaseError unless the database answers and holds the schema."""
+
+    async def health(self, now: int) -> Health:
+        """Whether the database can be read and written now, each with its reason; the
+        write probe is a real (tiny) write, never queued behind this process's own work."""
 
     async def close(self) -> None: ...

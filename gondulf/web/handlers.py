@@ -7,9 +7,9 @@ import logging
 
 from aiohttp import web
 
-from gondulf.errors import DatabaseError
 from gondulf.indieauth.endpoints import metadata_url
 from gondulf.services.outside.dns import VERIFY_VALUE, verification_name
+from gondulf.storage.records import Health
 from gondulf.web.keys import SERVICES, SETTINGS
 from gondulf.web.responses import NO_STORE, json_response, page
 
@@ -18,16 +18,22 @@ HEALTH_TIMEOUT = 3.0
 
 
 async def health(request: web.Request) -> web.Response:
-    """200 when the database answers, 503 when it does not (for load balancers)."""
+    """200 when the database can be read and written, 503 with the reason when it cannot.
+
+    A write that merely waits for another writer is healthy (`"write": "busy"`).
+    """
     try:
         async with asyncio.timeout(HEALTH_TIMEOUT):
-            await request.app[SERVICES].store.ping()
-    except (DatabaseError, TimeoutError) as exc:
-        log.error("health check failed: %s", exc)
-        return json_response(
-            {"status": "unhealthy", "database": "unavailable"}, status=503, headers=NO_STORE
-        )
-    return json_response({"status": "healthy", "database": "connected"}, headers=NO_STORE)
+            state = await request.app[SERVICES].health.current()
+    except TimeoutError:
+        state = Health(read=f"no answer within {HEALTH_TIMEOUT:g} s", write="not checked")
+    body = {
+        "status": "healthy" if state.ok else "unhealthy",
+        "database": {"read": state.read, "write": state.write},
+    }
+    if not state.ok:
+        log.error("health check failed: read %s; write %s", state.read, state.write)
+    return json_response(body, status=200 if state.ok else 503, headers=NO_STORE)
 
 
 async def home(request: web.Request) -> web.Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +40,12 @@ async def wait_for_health(port: int, timeout: float = 15) -> aiohttp.ClientRespo
 
 @asynccontextmanager
 async def running_server(
-    command: str, env: dict[str, str], cwd: Path, *args: str, port: int | None = None
+    command: str,
+    env: dict[str, str],
+    cwd: Path,
+    *args: str,
+    port: int | None = None,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> AsyncIterator[ServerProcess]:
     """Start `gondulf serve` with exactly `env` (plus PATH and the like); stop it with SIGTERM.
 
@@ -58,6 +63,7 @@ async def running_server(
         env={**base, **env},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        preexec_fn=preexec_fn,
     )
     server = ServerProcess(port, process)
     try:

@@ -13,6 +13,7 @@ import asyncio
 import fcntl
 import os
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -22,10 +23,12 @@ import aiosqlite
 
 from gondulf.errors import DatabaseBusy, DatabaseError
 from gondulf.files import private_file
+from gondulf.storage.records import BUSY, OK
 
 BUSY_TIMEOUT_MS = 5000  # SQLite waits this long for another process's write lock
 LOCK_WAIT = 6.0  # seconds a call waits for this process's turn on the connection
 READ_BUSY_TIMEOUT_MS = 200
+PROBE_BUSY_TIMEOUT_MS = 1000
 Row = sqlite3.Row
 Params = Sequence[Any] | dict[str, Any]
 
@@ -59,6 +62,8 @@ class Database:
         self._connection = connection
         self._reader = reader
         self._lock = asyncio.Lock()
+        self._prober: sqlite3.Connection | None = None
+        self._probe_lock = threading.Lock()
         self.path = path
 
     @classmethod
@@ -101,12 +106,47 @@ class Database:
         finally:
             self._lock.release()
 
+    def probe_write(self, now: int) -> str:
+        """A real one-row write on a connection of its own (blocking: run it in a thread).
+
+        OK, BUSY when another writer holds the database, or why writing fails.
+        """
+        with self._probe_lock:
+            if self._reader is None:
+                return "the database is closed"
+            try:
+                if self._prober is None:
+                    self._prober = sqlite3.connect(
+                        self.path, isolation_level=None, check_same_thread=False
+                    )
+                    self._prober.execute(f"PRAGMA busy_timeout = {PROBE_BUSY_TIMEOUT_MS}")
+                self._prober.execute("UPDATE health_probe SET checked_at = ? WHERE id = 1", (now,))
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                    return BUSY
+                return str(exc)
+            except sqlite3.Error as exc:
+                return str(exc)
+            return OK
+
+    def probe_read(self) -> str:
+        """OK, or why the schema cannot be read (on the event loop's thread: it is tiny)."""
+        try:
+            self.read_one("SELECT count(*) FROM health_probe")
+        except sqlite3.Error as exc:
+            return str(exc)
+        return OK
+
     async def close(self) -> None:
         async with self._lock:
             await self._connection.close()
             if self._reader is not None:
                 self._reader.close()
                 self._reader = None
+            with self._probe_lock:
+                if self._prober is not None:
+                    self._prober.close()
+                    self._prober = None
 
     def read_one(self, sql: str, params: Params = ()) -> Row | None:
         """An indexed point lookup on the event loop's own thread, for hot paths.
@@ -163,23 +203,20 @@ class Transaction:
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._connection = connection
 
+    # One hop to aiosqlite's thread a statement: a statement that changes rows is run to
+    # its end by execute (its cursor needs no closing); one that returns rows is fetched
+    # whole in the same hop.
+
     async def execute(self, sql: str, params: Params = ()) -> int:
         cursor = await self._connection.execute(sql, params)
-        count = cursor.rowcount
-        await cursor.close()
-        return count
+        return cursor.rowcount
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
-        cursor = await self._connection.execute(sql, params)
-        row = await cursor.fetchone()
-        await cursor.close()
-        return row
+        rows = await self._connection.execute_fetchall(sql, params)
+        return next(iter(rows), None)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        cursor = await self._connection.execute(sql, params)
-        rows = await cursor.fetchall()
-        await cursor.close()
-        return list(rows)
+        return list(await self._connection.execute_fetchall(sql, params))
 
     async def fast_fetchone(self, sql: str, params: Params = ()) -> Row | None:
         """Inside a transaction, reads must see its own writes: no side reader."""

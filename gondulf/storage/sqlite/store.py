@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from gondulf.errors import DatabaseError
+from gondulf.storage.records import Health
 from gondulf.storage.repositories import Store
 from gondulf.storage.sqlite.clients import SQLiteClientCache
 from gondulf.storage.sqlite.codes import SQLiteAuthorizationCodes
@@ -88,6 +89,11 @@ class SQLiteStore:
                     break
                 await asyncio.sleep(0)  # let waiting requests in between batches
         return removed
+
+    async def health(self, now: int) -> Health:
+        read = self.database.probe_read()
+        write = await asyncio.to_thread(self.database.probe_write, now)
+        return Health(read, write)
 
     async def ping(self) -> None:
         try:

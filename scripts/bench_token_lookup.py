@@ -18,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from gondulf.services.bookkeeping import Bookkeeping
 from gondulf.services.digests import token_digest
 from gondulf.services.tokens.issuing import TokenService
 from gondulf.storage.sqlite.migrations import apply_migrations
@@ -30,7 +31,7 @@ async def main(tokens: int, lookups: int) -> None:
         storage = await SQLiteStore.open(Path(folder) / "bench.db")
         db = storage.database
         await apply_migrations(db)
-        store = TokenService(storage)
+        store = TokenService(storage, Bookkeeping())
         issued = [
             await store.issue(
                 me="https://jane.example/",

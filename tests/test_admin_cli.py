@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestServer
 from conftest import GONDULF, CliResult
 
 from gondulf.config import load_settings
+from gondulf.services.bookkeeping import Bookkeeping
 from gondulf.services.domains import DomainService
 from gondulf.services.housekeeping import purge, purge_forever
 from gondulf.services.outside.dns import (
@@ -46,7 +47,7 @@ async def issue(
     family: str = "f1",
     refresh: bool = True,
 ) -> IssuedTokens:
-    return await TokenService(SQLiteStore(db)).issue(
+    return await TokenService(SQLiteStore(db), Bookkeeping()).issue(
         me=me,
         client_id=client_id,
         scope=("create",),
@@ -73,7 +74,7 @@ async def seeded(env: dict[str, str]) -> dict[str, IssuedTokens]:
 async def live(env: dict[str, str], token: str) -> bool:
     db = await open_db(env)
     try:
-        return await TokenService(SQLiteStore(db)).verify(token) is not None
+        return await TokenService(SQLiteStore(db), Bookkeeping()).verify(token) is not None
     finally:
         await db.close()
 
@@ -229,7 +230,7 @@ async def test_resource_server_credential_is_shown_once_in_the_report(
 
 
 async def test_purge_removes_only_what_has_expired(db: Database) -> None:
-    store = TokenService(SQLiteStore(db))
+    store = TokenService(SQLiteStore(db), Bookkeeping())
     now = 2_000_000_000
     await store.issue(
         me="https://jane.test/",
@@ -259,7 +260,7 @@ async def test_purge_removes_only_what_has_expired(db: Database) -> None:
 
 
 async def test_recently_revoked_tokens_are_kept_a_day(db: Database) -> None:
-    store = TokenService(SQLiteStore(db))
+    store = TokenService(SQLiteStore(db), Bookkeeping())
     now = 2_000_000_000
     await store.issue(
         me="https://jane.test/",

@@ -91,3 +91,23 @@ async def test_a_request_behind_a_stuck_write_is_a_503_not_a_hang(
     assert page.status == 503 and "Too busy right now" in await page.text()
     assert api.status == 503 and (await api.json())["error"] == "temporarily_unavailable"
     assert int(api.headers["Retry-After"]) > 0
+
+
+async def test_a_valid_token_is_answered_while_another_process_holds_the_database(
+    world: World, tmp_path: Path
+) -> None:
+    """Recording the token's use waits for the database; the answer does not."""
+    query = await world.sign_in()
+    token = (await (await world.redeem("/token", query["code"])).json())["access_token"]
+    other = sqlite3.connect(tmp_path / "gondulf.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process, writing for a long time
+    try:
+        checks = [
+            await world.gondulf.get("/token", headers={"Authorization": f"Bearer {token}"}),
+            await world.gondulf.get("/userinfo", headers={"Authorization": f"Bearer {token}"}),
+        ]
+        statuses = [response.status for response in checks]
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert statuses == [200, 200]

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from support.signin import World
 
+from gondulf.services.bookkeeping import Bookkeeping
 from gondulf.services.tokens.resource_servers import ResourceServerService
 from gondulf.storage.sqlite.database import Database
 from gondulf.storage.sqlite.store import SQLiteStore
@@ -46,9 +47,9 @@ async def is_active(world: World, token: str) -> bool:
 async def resource_server(tmp_path: Path) -> str:
     db = await Database.open(tmp_path / "gondulf.db")
     try:
-        _, credential = await ResourceServerService(SQLiteStore(db).resource_servers).add(
-            "micropub"
-        )
+        _, credential = await ResourceServerService(
+            SQLiteStore(db).resource_servers, Bookkeeping()
+        ).add("micropub")
     finally:
         await db.close()
     return credential
@@ -180,7 +181,7 @@ async def test_unknown_revoked_or_expired_token_is_exactly_inactive(
 async def test_removed_resource_server_cannot_introspect(world: World, tmp_path: Path) -> None:
     credential = await resource_server(tmp_path)
     db = await Database.open(tmp_path / "gondulf.db")
-    await ResourceServerService(SQLiteStore(db).resource_servers).remove("micropub")
+    await ResourceServerService(SQLiteStore(db).resource_servers, Bookkeeping()).remove("micropub")
     await db.close()
     response = await world.gondulf.post(
         "/introspect", data={"token": "x"}, headers={"Authorization": f"Bearer {credential}"}

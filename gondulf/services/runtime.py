@@ -15,6 +15,7 @@ from functools import cached_property
 
 from gondulf.config import Settings
 from gondulf.errors import DatabaseError
+from gondulf.services.bookkeeping import Bookkeeping
 from gondulf.services.domains import DomainService
 from gondulf.services.health import HealthMonitor
 from gondulf.services.outside.client_info import ClientInfoService
@@ -54,6 +55,7 @@ class Services:
         self.email = email
         self._store = store
         self.limits = AbuseLimits.from_settings(settings.limits)
+        self.bookkeeping = Bookkeeping()
 
     @property
     def store(self) -> Store:
@@ -79,7 +81,7 @@ class Services:
 
     @cached_property
     def tokens(self) -> TokenService:
-        return TokenService(self.store)
+        return TokenService(self.store, self.bookkeeping)
 
     @cached_property
     def codes(self) -> AuthorizationCodeService:
@@ -87,7 +89,7 @@ class Services:
 
     @cached_property
     def resource_servers(self) -> ResourceServerService:
-        return ResourceServerService(self.store.resource_servers)
+        return ResourceServerService(self.store.resource_servers, self.bookkeeping)
 
     @cached_property
     def grants(self) -> GrantsService:
@@ -154,4 +156,6 @@ async def open_services(
         )
         stack.push_async_callback(fetcher.close)
         email = EmailSender(settings.smtp, debug=settings.debug, tls_context=client_ssl_context)
-        yield Services(settings, dns_service, fetcher, email, store)
+        services = Services(settings, dns_service, fetcher, email, store)
+        stack.push_async_callback(services.bookkeeping.drain)  # before the store closes
+        yield services

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from gondulf.indieauth.errors import InvalidGrant, InvalidScope
+from gondulf.services.bookkeeping import Bookkeeping
 from gondulf.services.digests import new_id, new_secret, token_digest
 from gondulf.storage.records import NewToken, TokenKind, TokenRecord
 from gondulf.storage.repositories import Store
@@ -51,8 +52,9 @@ def _new_pair(
 
 
 class TokenService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, bookkeeping: Bookkeeping) -> None:
         self._store = store
+        self._bookkeeping = bookkeeping
 
     async def issue(
         self,
@@ -99,7 +101,9 @@ class TokenService:
         if record is None or record.kind != TokenKind.ACCESS or not record.active(at):
             return None
         if record.last_used_at is None or at - record.last_used_at >= LAST_USED_RESOLUTION:
-            await self._store.tokens.touch(record.id, int(at))
+            self._bookkeeping.note(
+                f"token:{record.id}", lambda: self._store.tokens.touch(record.id, int(at))
+            )
         return record
 
     async def refresh(

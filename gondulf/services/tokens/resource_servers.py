@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 from gondulf.errors import UsageError
+from gondulf.services.bookkeeping import Bookkeeping
 from gondulf.services.digests import new_id, new_secret, token_digest
 from gondulf.storage.records import ResourceServer
 from gondulf.storage.repositories import ResourceServers
@@ -17,8 +18,9 @@ LAST_USED_RESOLUTION = 60
 
 
 class ResourceServerService:
-    def __init__(self, servers: ResourceServers) -> None:
+    def __init__(self, servers: ResourceServers, bookkeeping: Bookkeeping) -> None:
         self._servers = servers
+        self._bookkeeping = bookkeeping
 
     async def add(self, name: str) -> tuple[ResourceServer, str]:
         """A new resource server and its credential (the only time it is known)."""
@@ -44,5 +46,7 @@ class ResourceServerService:
             return None
         now = int(time.time())
         if server.last_used_at is None or now - server.last_used_at >= LAST_USED_RESOLUTION:
-            await self._servers.touch(server.id, now)
+            self._bookkeeping.note(
+                f"resource-server:{server.id}", lambda: self._servers.touch(server.id, now)
+            )
         return server

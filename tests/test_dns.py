@@ -147,3 +147,11 @@ async def test_dns_outage_is_not_recorded(dead_dns_port: int, db: Database) -> N
     verified, proof = await domains.check("jane.test")
     assert not verified and proof is not None and proof.lookup_failed
     assert await domains.get("jane.test") is None
+
+
+async def test_one_slow_answer_may_take_the_whole_dns_timeout(dns: RunningDns) -> None:
+    """GONDULF_DNS_TIMEOUT bounds the lookup, not a shorter per-try default of dnspython."""
+    dns.zone.add_txt("_gondulf.slow.test", "gondulf-verify-domain")
+    dns.zone.delays["_gondulf.slow.test"] = 2.5
+    resolver = DnsService(build_resolver((Nameserver("127.0.0.1", dns.port),), lifetime=5))
+    assert (await resolver.verify_domain("slow.test")).verified

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 from conftest import GONDULF, CliResult, Outside
 from support.server_process import running_server
@@ -168,3 +169,41 @@ async def test_an_unknown_form_charset_is_a_400(world: World, path: str) -> None
         headers={"Content-Type": "application/x-www-form-urlencoded; charset=no-such"},
     )
     assert response.status == 400
+
+
+# -- a page answers within its time budget ---------------------------------------------------
+
+
+@pytest.mark.settings(GONDULF_PAGE_TIMEOUT="1")
+async def test_a_slow_homepage_is_told_within_the_page_budget(
+    world: World, sites: Callable[..., Site]
+) -> None:
+    release = asyncio.Event()
+
+    async def stalls(request: web.Request) -> web.Response:
+        await release.wait()
+        return web.Response(text=homepage_html(world.issuer), content_type="text/html")
+
+    slow = await sites("jane.test").route("/", stalls).start()
+    page = await (await world.get_authorize(me=None)).text()
+    try:
+        response = await world.post("/authorize/website", page, me=slow.url("/"))
+        text = await response.text()
+    finally:
+        release.set()
+    assert response.status == 504 and "This took too long" in text
+    assert 'action="/authorize/website"' in text  # the person can try again from here
+
+
+@pytest.mark.settings(GONDULF_PAGE_TIMEOUT="1")
+async def test_an_email_that_takes_too_long_leaves_no_code_and_uses_no_quota(
+    world: World,
+) -> None:
+    page = await (await world.get_authorize()).text()
+    world.smtp.mailbox.delay = 3
+    response = await world.post("/authorize/email", page, email="0")
+    assert response.status == 504 and "This took too long" in await response.text()
+    world.smtp.mailbox.delay = 0
+    page = await world.send_code(page)  # the first code of this sign-in, as far as it knows
+    response = await world.post("/authorize/code", page, code=world.last_code())
+    assert "Allow access?" in await response.text()

@@ -313,6 +313,16 @@ class Settings:
             "Seconds a client may take to send a request's headers, and again to send its body.",
         )
     )
+    page_timeout: float = field(
+        metadata=setting(
+            "GONDULF_PAGE_TIMEOUT",
+            values.seconds,
+            25.0,
+            "Seconds a sign-in page may spend on DNS, web sites and email before it answers "
+            "that it took too long. Keep it below your reverse proxy's timeout (nginx and "
+            "most load balancers: 60).",
+        )
+    )
     limits: Limits
     log_level: str = field(
         metadata=setting(

@@ -8,9 +8,10 @@ HttpOnly cookie.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 from multidict import MultiDict
@@ -103,15 +104,31 @@ async def authorize_get(request: web.Request) -> web.StreamResponse:
     refused = _not_a_page(request)
     if refused is not None:
         return refused
-    with _fetching(request):
+    async with _outside_world(request):
         return await _authorize(request)
 
 
-@contextlib.contextmanager
-def _fetching(request: web.Request) -> Iterator[None]:
-    """While this request may wait on the outside world (see gondulf.web.in_flight)."""
+@contextlib.asynccontextmanager
+async def _outside_world(request: web.Request) -> AsyncIterator[None]:
+    """While this request waits on DNS, web sites or SMTP: one of the client's few
+    (gondulf.web.in_flight), and all of it within GONDULF_PAGE_TIMEOUT, so the person
+    hears why before a proxy gives up on the page."""
+    budget = request.app[SETTINGS].page_timeout
     with request.app[IN_FLIGHT].hold(address_key(client_ip(request))):
-        yield
+        try:
+            async with asyncio.timeout(budget):
+                yield
+        except TimeoutError:
+            raise SignInProblem(
+                Problem.TOO_SLOW,
+                "This took too long",
+                f"Checking your website and its DNS, or sending the email, took more than "
+                f"{budget:g} seconds.",
+                "Try again in a minute; if it keeps happening, your website or DNS is slow "
+                "to answer.",
+                status=504,
+                in_place=True,
+            ) from None
 
 
 async def _authorize(request: web.Request) -> web.StreamResponse:
@@ -297,7 +314,7 @@ async def website_post(
     website = _field(form, "me")
     await signin.admit(client_ip(request))  # each website checked counts as a sign-in
     try:
-        with _fetching(request):
+        async with _outside_world(request):
             session = await signin.identify(session, website)
     except SignInProblem as problem:
         if problem.kind == Problem.BAD_WEBSITE:
@@ -316,9 +333,10 @@ async def email_post(
         email = emails[int(_field(form, "email"))]
     except (ValueError, IndexError):
         email = ""
-    session = await signin.email_code.send_code(
-        session, email, client_ip(request), known_as=_known_as(request)
-    )
+    async with _outside_world(request):
+        session = await signin.email_code.send_code(
+            session, email, client_ip(request), known_as=_known_as(request)
+        )
     return code_page(request, session)
 
 
@@ -328,9 +346,10 @@ async def resend_post(
 ) -> web.Response:
     state = email_state(session)
     email = state.email if state and state.email else ""
-    session = await signin.email_code.send_code(
-        session, email, client_ip(request), known_as=_known_as(request)
-    )
+    async with _outside_world(request):
+        session = await signin.email_code.send_code(
+            session, email, client_ip(request), known_as=_known_as(request)
+        )
     return code_page(request, session, notice="A new code is on its way.")
 
 

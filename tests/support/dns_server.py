@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,11 +19,13 @@ class Zone(BaseResolver):  # type: ignore[misc]
     records: dict[str, list[tuple[str, object]]] = field(default_factory=dict)
     servfail: set[str] = field(default_factory=set)
     queries: list[tuple[str, str]] = field(default_factory=list)
+    delays: dict[str, float] = field(default_factory=dict)  # seconds before answering
 
     def reset(self) -> None:
         self.records.clear()
         self.servfail.clear()
         self.queries.clear()
+        self.delays.clear()
 
     def add_txt(self, name: str, *strings: str) -> None:
         self.records.setdefault(name.lower(), []).append(("TXT", list(strings)))
@@ -36,6 +39,7 @@ class Zone(BaseResolver):  # type: ignore[misc]
         qname = str(request.q.qname).rstrip(".").lower()
         qtype = QTYPE[request.q.qtype]
         self.queries.append((qname, qtype))
+        time.sleep(self.delays.get(qname, 0))  # the server answers each query in a thread
         if qname in self.servfail:
             reply.header.rcode = RCODE.SERVFAIL
             return reply

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ class Mailbox:
     messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
     sessions_tls: list[bool] = field(default_factory=list)
     refuse_all: bool = False
+    delay: float = 0.0  # seconds before accepting a message
 
     async def handle_RCPT(  # type: ignore[no-untyped-def]
         self, server, session, envelope, address, rcpt_options
@@ -34,6 +36,7 @@ class Mailbox:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(self.delay)
         message = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(message, EmailMessage)
         self.messages.append((list(envelope.rcpt_tos), message))

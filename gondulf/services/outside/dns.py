@@ -100,7 +100,7 @@ def build_resolver(
         if not resolver.nameservers:
             resolver.nameservers = list(FALLBACK_NAMESERVERS)
     resolver.lifetime = lifetime
-    resolver.timeout = min(resolver.timeout, lifetime)
+    resolver.timeout = lifetime  # one slow answer may use the whole budget
     return resolver
 
 

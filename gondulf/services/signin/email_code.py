@@ -14,6 +14,7 @@ is limited on its own (gondulf.services.rate_limits).
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import json
 import logging
@@ -171,10 +172,11 @@ class EmailCodeMethod:
             raise
         try:
             await self.email.send(self._message(saved, email, code))
-        except EmailError as exc:
+        except BaseException as exc:  # failed, or out of time: nobody will get this code
+            await asyncio.shield(self._take_back(counted, saved, proof))
+            if not isinstance(exc, EmailError):
+                raise
             log.error("sign-in code for %s could not be sent: %s", domain_of(session.me), exc)
-            await self.limiter.refund(counted)
-            await self.sessions.save(saved, replace(saved, proof=proof))  # the code before
             raise SignInProblem(
                 Problem.EMAIL_FAILED,
                 "The code could not be sent",
@@ -185,6 +187,11 @@ class EmailCodeMethod:
                 in_place=True,
             ) from exc
         return saved
+
+    async def _take_back(self, counted: Counted, saved: AuthSession, before: EmailProof) -> None:
+        """An unsent code: its limits given back, the code that was there before restored."""
+        await self.limiter.refund(counted)
+        await self.sessions.save(saved, replace(saved, proof=before))
 
     async def _count(self, me: str, email: str, client_ip: str, *, shared: bool) -> Counted:
         checks = [(self.limits.codes_per_ip, address_key(client_ip))]

@@ -20,6 +20,7 @@ class Problem(enum.StrEnum):
     EMAIL_FAILED = "email-failed"
     NOT_VERIFIED = "not-verified"
     BUSY = "busy"
+    TOO_SLOW = "too-slow"
     CHANGED = "changed"
     EXPIRED = "expired"
     CSRF = "csrf"

@@ -444,3 +444,31 @@ async def test_database_backups_and_folders_are_private_whatever_the_umask(
         await db.close()
     finally:
         os.umask(old_umask)
+
+
+async def test_a_backup_cleans_up_after_one_that_was_killed(
+    cli: Cli, env: dict[str, str], tmp_path: Path
+) -> None:
+    await (await open_db(env)).close()
+    for leftover in ("copy.db.partial", "copy.db.partial-journal"):
+        (tmp_path / leftover).write_bytes(b"half a copy")
+    result = await cli("backup", str(tmp_path / "copy.db"), env=env)
+    assert result.code == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.glob("copy.db*")) == ["copy.db"]
+
+
+async def test_a_database_locked_by_another_process_is_one_line_and_exit_4(
+    cli: Cli, env: dict[str, str], tmp_path: Path
+) -> None:
+    await (await open_db(env)).close()
+    other = sqlite3.connect(tmp_path / "gondulf.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process writing for a long time
+    try:
+        result = await cli("resource-servers", "add", "reader", env=env)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert result.code == 4, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "gondulf: error: the database failed: database is locked"
+    ]

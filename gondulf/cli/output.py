@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import sys
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
@@ -14,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from gondulf.config import Settings, load_settings
-from gondulf.errors import EXIT_CONFIG, ConfigError, GondulfError
+from gondulf.errors import EXIT_CONFIG, EXIT_SERVICE, ConfigError, GondulfError
 
 T = TypeVar("T")
 
@@ -45,6 +46,8 @@ def one_line_failures() -> Iterator[None]:
         fail(f"{exc} (run `gondulf check-config`)", EXIT_CONFIG)
     except GondulfError as exc:
         fail(str(exc), exc.exit_code)
+    except sqlite3.Error as exc:  # locked by another process past its wait, full, read-only
+        fail(f"the database failed: {exc}", EXIT_SERVICE)
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
 

@@ -49,10 +49,18 @@ def backup(database: Path, destination: Path) -> int:
     if not destination.parent.is_dir():
         raise UsageError(f"the folder {destination.parent} does not exist")
     partial = destination.with_name(destination.name + ".partial")
-    partial.unlink(missing_ok=True)
-    _copy(database, partial)
-    partial.rename(destination)
+    _remove_with_journals(partial)  # what a backup killed before this one left
+    try:
+        _copy(database, partial)
+        partial.rename(destination)
+    finally:
+        _remove_with_journals(partial)
     return destination.stat().st_size
+
+
+def _remove_with_journals(path: Path) -> None:
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
 
 
 def check_backup(path: Path) -> int:

@@ -9,6 +9,7 @@ database in exactly the same way.
 from __future__ import annotations
 
 import ssl
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from functools import cached_property
@@ -32,6 +33,7 @@ from gondulf.services.tokens.grants import GrantsService
 from gondulf.services.tokens.issuing import TokenService
 from gondulf.services.tokens.redemption import Redemption
 from gondulf.services.tokens.resource_servers import ResourceServerService
+from gondulf.storage.records import BUSY, OK
 from gondulf.storage.repositories import Store
 from gondulf.storage.sqlite.database import server_lock
 from gondulf.storage.sqlite.migrations import apply_migrations
@@ -120,6 +122,16 @@ class Services:
             domains=self.domains,
             fetcher=self.fetcher,
             email_code=email_code,
+        )
+
+
+async def require_writable(services: Services) -> None:
+    """Refuse to serve on a database that cannot be written (a full disk answers reads)."""
+    health = await services.store.health(int(time.time()))
+    if health.write not in (OK, BUSY):
+        raise DatabaseError(
+            f"cannot write to the database {services.settings.database_path.absolute()}: "
+            f"{health.write}"
         )
 
 

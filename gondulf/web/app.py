@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,11 +12,9 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from gondulf.config import Settings
-from gondulf.errors import DatabaseError
 from gondulf.indieauth.metadata import server_metadata
 from gondulf.services.housekeeping import purge_forever
-from gondulf.services.runtime import open_services
-from gondulf.storage.records import BUSY, OK
+from gondulf.services.runtime import open_services, require_writable
 from gondulf.web.in_flight import InFlight
 from gondulf.web.keys import API_PREFIXES, IN_FLIGHT, METADATA_DOCUMENT, SERVICES, SETTINGS
 from gondulf.web.middleware import errors, https_only, security_headers
@@ -46,11 +43,7 @@ def create_app(
         async with open_services(
             settings, migrate=True, hold_lock=True, client_ssl_context=client_ssl_context
         ) as services:
-            health = await services.store.health(int(time.time()))
-            if health.write not in (OK, BUSY):  # refuse to start rather than fail every write
-                raise DatabaseError(
-                    f"cannot write to the database {settings.database_path}: {health.write}"
-                )
+            await require_writable(services)
             app[SERVICES] = services
             yield
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from aiohttp import ClientResponse, ClientSession, CookieJar, web
+from aiohttp import ClientResponse, ClientSession, CookieJar, TCPConnector, web
 from aiohttp.test_utils import TestClient
 from yarl import URL
 
@@ -182,8 +182,12 @@ def json_client(
 class RemoteGondulf:
     """A browser for a Gondulf in another process, shaped like aiohttp's TestClient."""
 
-    def __init__(self, base_url: str) -> None:
-        self.session = ClientSession(base_url=base_url, cookie_jar=CookieJar(unsafe=True))
+    def __init__(self, base_url: str, *, new_connection_each_time: bool = False) -> None:
+        self.session = ClientSession(
+            base_url=base_url,
+            cookie_jar=CookieJar(unsafe=True),
+            connector=TCPConnector(force_close=new_connection_each_time),
+        )
 
     async def get(self, path: str, **kwargs: Any) -> ClientResponse:
         return await self.session.get(path, **kwargs)

@@ -67,11 +67,21 @@ def _now(now: float | None) -> int:
     return int(time.time() if now is None else now)
 
 
+RECENT_FOR = 1.0  # seconds a "not reached" answer is reused by this process
+MAX_RECENT = 10_000
+
+
 class RateLimiter:
-    """The storage's counters, at the current time."""
+    """The storage's counters, at the current time.
+
+    `reached` is on the hot path of every API call: its answer is reused for
+    RECENT_FOR seconds, and forgotten at once when this process counts an event
+    for the same key (another process's events are seen within RECENT_FOR).
+    """
 
     def __init__(self, counters: RateLimits) -> None:
         self._counters = counters
+        self._recent: dict[tuple[str, str], tuple[float, Refused | None]] = {}
 
     async def acquire(
         self, checks: Sequence[tuple[Limit, str]], now: float | None = None
@@ -84,8 +94,17 @@ class RateLimiter:
         await self._counters.refund(counted)
 
     async def reached(self, limit: Limit, key: str, now: float | None = None) -> Refused | None:
-        return await self._counters.reached(limit, key, _now(now))
+        moment = time.monotonic()
+        recent = self._recent.get((limit.name, key))
+        if recent is not None and moment - recent[0] < RECENT_FOR:
+            return recent[1]
+        answer = await self._counters.reached(limit, key, _now(now))
+        if len(self._recent) >= MAX_RECENT:
+            self._recent = {k: v for k, v in self._recent.items() if moment - v[0] < RECENT_FOR}
+        self._recent[(limit.name, key)] = (moment, answer)
+        return answer
 
     async def count(self, limit: Limit, key: str, now: float | None = None) -> None:
         """Count one event that has already happened (a failed call)."""
         await self._counters.count(limit, key, _now(now))
+        self._recent.pop((limit.name, key), None)

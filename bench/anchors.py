@@ -23,8 +23,9 @@ import time
 import aiosqlite
 from aiohttp import web
 
-BODY = json.dumps({"me": "https://jane.example/", "client_id": "https://app.example/",
-                   "scope": "create"})
+BODY = json.dumps(
+    {"me": "https://jane.example/", "client_id": "https://app.example/", "scope": "create"}
+)
 
 
 def make_app(db_path: str) -> web.Application:
@@ -45,11 +46,13 @@ def make_app(db_path: str) -> web.Application:
     async def lookup(request: web.Request) -> web.Response:
         token = request.headers.get("Authorization", "").partition(" ")[2]
         digest = hashlib.sha256(token.encode()).hexdigest()
-        row = reader.execute("SELECT me, client_id, scope FROM tokens WHERE token_hash = ?",
-                             (digest,)).fetchone()
-        return web.Response(text=json.dumps({"me": row[0], "client_id": row[1],
-                                             "scope": row[2]}) if row else "{}",
-                            content_type="application/json")
+        row = reader.execute(
+            "SELECT me, client_id, scope FROM tokens WHERE token_hash = ?", (digest,)
+        ).fetchone()
+        return web.Response(
+            text=json.dumps({"me": row[0], "client_id": row[1], "scope": row[2]}) if row else "{}",
+            content_type="application/json",
+        )
 
     async def redeem(request: web.Request) -> web.Response:
         form = await request.post()
@@ -59,8 +62,9 @@ def make_app(db_path: str) -> web.Application:
         await db.execute("BEGIN IMMEDIATE")
         rows = await db.execute_fetchall(
             "UPDATE authorization_codes SET used_at = ? WHERE code_hash = ? AND used_at IS "
-            "NULL RETURNING me, client_id, scope", (now, hashlib.sha256(code.encode())
-                                                     .hexdigest()))
+            "NULL RETURNING me, client_id, scope",
+            (now, hashlib.sha256(code.encode()).hexdigest()),
+        )
         tokens = {}
         for kind in ("access", "refresh"):
             value = secrets.token_urlsafe(32)
@@ -68,12 +72,22 @@ def make_app(db_path: str) -> web.Application:
             await db.execute(
                 "INSERT INTO tokens (id, token_hash, kind, family_id, me, client_id, scope, "
                 "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (secrets.token_hex(8), hashlib.sha256(value.encode()).hexdigest(), kind,
-                 "bench", "https://jane.example/", "https://app.example/", "create", now,
-                 now + 3600))
+                (
+                    secrets.token_hex(8),
+                    hashlib.sha256(value.encode()).hexdigest(),
+                    kind,
+                    "bench",
+                    "https://jane.example/",
+                    "https://app.example/",
+                    "create",
+                    now,
+                    now + 3600,
+                ),
+            )
         await db.execute("COMMIT")
-        return web.Response(text=json.dumps({"found": bool(rows), **tokens}),
-                            content_type="application/json")
+        return web.Response(
+            text=json.dumps({"found": bool(rows), **tokens}), content_type="application/json"
+        )
 
     app.cleanup_ctx.append(open_db)
     app.router.add_get("/json", plain)
@@ -87,5 +101,4 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--db", required=True)
     args = parser.parse_args()
-    web.run_app(make_app(args.db), host="127.0.0.1", port=args.port, access_log=None,
-                print=None)
+    web.run_app(make_app(args.db), host="127.0.0.1", port=args.port, access_log=None, print=None)

@@ -50,9 +50,9 @@ class Running:
         return total
 
 
-async def wait_until_up(url: str, timeout: float = 20) -> None:
+async def wait_until_up(url: str, seconds: float = 20) -> None:
     async with aiohttp.ClientSession() as session:
-        for _ in range(int(timeout / 0.1)):
+        for _ in range(int(seconds / 0.1)):
             try:
                 async with session.get(url) as response:
                     await response.read()
@@ -63,12 +63,13 @@ async def wait_until_up(url: str, timeout: float = 20) -> None:
 
 
 @asynccontextmanager
-async def running(command: list[str], env: dict[str, str], probe: str, log: Path
-                  ) -> AsyncIterator[Running]:
+async def running(
+    command: list[str], env: dict[str, str], probe: str, log: Path
+) -> AsyncIterator[Running]:
     with log.open("ab") as log_file:
         process = await asyncio.create_subprocess_exec(
-            *pinned(SERVER_CPU, command), env=env, cwd=log.parent, stdout=log_file,
-            stderr=log_file)
+            *pinned(SERVER_CPU, command), env=env, cwd=log.parent, stdout=log_file, stderr=log_file
+        )
         try:
             await wait_until_up(probe)
             yield Running(probe.rsplit("/", 1)[0] + "/", process)
@@ -87,5 +88,11 @@ def gondulf_command(port: int, workers: int = 1) -> list[str]:
 
 
 def anchors_command(port: int, database: Path) -> list[str]:
-    return [sys.executable, str(ROOT / "bench" / "anchors.py"), "--port", str(port),
-            "--db", str(database)]
+    return [
+        sys.executable,
+        str(ROOT / "bench" / "anchors.py"),
+        "--port",
+        str(port),
+        "--db",
+        str(database),
+    ]

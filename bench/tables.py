@@ -32,8 +32,16 @@ async def issue_codes(database: Path, world: World, count: int) -> list[tuple[st
     try:
         for _ in range(count):
             verifier, challenge = pkce()
-            request = AuthorizationRequest(world.client_id, world.app.url("/callback"), "s",
-                                           ("create",), challenge, "S256", None, False)
+            request = AuthorizationRequest(
+                world.client_id,
+                world.app.url("/callback"),
+                "s",
+                ("create",),
+                challenge,
+                "S256",
+                None,
+                False,
+            )
             code = await codes.issue(request, ME, ("create",), None, 600)
             issued.append((code, verifier))
     finally:
@@ -47,9 +55,15 @@ async def issue_refresh_tokens(database: Path, world: World, count: int) -> list
     issued = []
     try:
         for n in range(count):
-            pair = await tokens.issue(me=ME, client_id=world.client_id, scope=("create",),
-                                      profile=None, family_id=f"bench-{time.time_ns()}-{n}",
-                                      access_lifetime=3600, refresh_lifetime=86400)
+            pair = await tokens.issue(
+                me=ME,
+                client_id=world.client_id,
+                scope=("create",),
+                profile=None,
+                family_id=f"bench-{time.time_ns()}-{n}",
+                access_lifetime=3600,
+                refresh_lifetime=86400,
+            )
             assert pair.refresh_token is not None
             issued.append(pair.refresh_token)
     finally:
@@ -68,20 +82,35 @@ def _fill(path: Path, count: int, expired_share: float) -> list[str]:
             if value[0] != "v":
                 sample.append(value)
             expired = n < count * expired_share
-            batch.append((f"{n:016x}", hashlib.sha256(value.encode()).hexdigest(),
-                          "access" if n % 2 else "refresh", f"f{n // 10}",
-                          f"{n - 1:016x}" if n % 10 else None, ME, "https://app.example/",
-                          "create", now - 10**6, now - 3 * 86400 if expired else now + 86400))
+            batch.append(
+                (
+                    f"{n:016x}",
+                    hashlib.sha256(value.encode()).hexdigest(),
+                    "access" if n % 2 else "refresh",
+                    f"f{n // 10}",
+                    f"{n - 1:016x}" if n % 10 else None,
+                    ME,
+                    "https://app.example/",
+                    "create",
+                    now - 10**6,
+                    now - 3 * 86400 if expired else now + 86400,
+                )
+            )
             if len(batch) == 50_000:
-                connection.executemany("INSERT INTO tokens (id, token_hash, kind, family_id, "
-                                       "parent_id, me, client_id, scope, created_at, "
-                                       "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                       batch)
+                connection.executemany(
+                    "INSERT INTO tokens (id, token_hash, kind, family_id, "
+                    "parent_id, me, client_id, scope, created_at, "
+                    "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    batch,
+                )
                 batch = []
         if batch:
-            connection.executemany("INSERT INTO tokens (id, token_hash, kind, family_id, "
-                                   "parent_id, me, client_id, scope, created_at, expires_at) "
-                                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", batch)
+            connection.executemany(
+                "INSERT INTO tokens (id, token_hash, kind, family_id, "
+                "parent_id, me, client_id, scope, created_at, expires_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                batch,
+            )
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return sample
 
@@ -118,6 +147,7 @@ async def table_figures(sizes: list[int], expired_share: float = 0.1) -> dict[st
             "purged": removed["tokens"],
             "purge_s": round(purge_seconds, 2),
             "write_p99_during_purge_ms": round(
-                sorted(waits)[int(len(waits) * 0.99)] * 1000 if waits else 0, 1),
+                sorted(waits)[int(len(waits) * 0.99)] * 1000 if waits else 0, 1
+            ),
         }
     return figures

@@ -24,10 +24,10 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from support.dns_server import RunningDns, running_dns  # noqa: E402
-from support.signin import json_client  # noqa: E402
-from support.smtp_server import RunningSmtp, running_smtp  # noqa: E402
-from support.web_server import Site  # noqa: E402
+from support.dns_server import RunningDns, running_dns
+from support.signin import json_client
+from support.smtp_server import RunningSmtp, running_smtp
+from support.web_server import Site
 
 PEOPLE = 2000
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -51,12 +51,18 @@ class World:
     def env(self, port: int, database: Path) -> dict[str, str]:
         """A development-mode Gondulf (the homepages are http) with limits out of the way."""
         return {
-            "GONDULF_SECRET_KEY": SECRET, "GONDULF_BASE_URL": f"http://127.0.0.1:{port}/",
-            "GONDULF_DEBUG": "true", "GONDULF_DATABASE_URL": f"sqlite:///{database}",
-            "GONDULF_SMTP_HOST": "127.0.0.1", "GONDULF_SMTP_PORT": str(self.smtp.port),
-            "GONDULF_SMTP_USE_TLS": "false", "GONDULF_DNS_NAMESERVERS": self.dns.nameserver,
-            "GONDULF_LOG_LEVEL": "INFO", "GONDULF_LIMIT_SIGNINS_PER_IP": "1000000",
-            "GONDULF_LIMIT_CODES_PER_IP": "999999", "GONDULF_LIMIT_CODES_PER_ADDRESS": "1000000",
+            "GONDULF_SECRET_KEY": SECRET,
+            "GONDULF_BASE_URL": f"http://127.0.0.1:{port}/",
+            "GONDULF_DEBUG": "true",
+            "GONDULF_DATABASE_URL": f"sqlite:///{database}",
+            "GONDULF_SMTP_HOST": "127.0.0.1",
+            "GONDULF_SMTP_PORT": str(self.smtp.port),
+            "GONDULF_SMTP_USE_TLS": "false",
+            "GONDULF_DNS_NAMESERVERS": self.dns.nameserver,
+            "GONDULF_LOG_LEVEL": "INFO",
+            "GONDULF_LIMIT_SIGNINS_PER_IP": "1000000",
+            "GONDULF_LIMIT_CODES_PER_IP": "999999",
+            "GONDULF_LIMIT_CODES_PER_ADDRESS": "1000000",
             "GONDULF_LIMIT_CODES_PER_DOMAIN": "1000000",
             "GONDULF_LIMIT_FAILED_API_PER_IP": "1000000",
         }
@@ -80,9 +86,13 @@ def outside() -> Iterator[tuple[RunningDns, RunningSmtp]]:
 async def open_world(dns: RunningDns, smtp: RunningSmtp) -> World:
     async def homepage(request: web.Request) -> web.Response:
         host = request.host.split(":")[0]
-        return web.Response(content_type="text/html", text=(
-            f'<link rel="me" href="mailto:person@{host}">'
-            f'<div class="h-card"><a class="p-name u-url" href="/">{host}</a></div>'))
+        return web.Response(
+            content_type="text/html",
+            text=(
+                f'<link rel="me" href="mailto:person@{host}">'
+                f'<div class="h-card"><a class="p-name u-url" href="/">{host}</a></div>'
+            ),
+        )
 
     for n in range(PEOPLE):
         dns.zone.add_txt(f"_gondulf.p{n}.bench.test", "gondulf-verify-domain")
@@ -113,13 +123,21 @@ async def sign_in(world: World, base: str, n: int) -> dict[str, str]:
     verifier, challenge = pkce()
     redirect_uri = world.app.url("/callback")
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
-        params = {"response_type": "code", "client_id": world.client_id,
-                  "redirect_uri": redirect_uri, "state": "s", "code_challenge": challenge,
-                  "code_challenge_method": "S256", "scope": "profile create", "me": world.me(n)}
+        params = {
+            "response_type": "code",
+            "client_id": world.client_id,
+            "redirect_uri": redirect_uri,
+            "state": "s",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "scope": "profile create",
+            "me": world.me(n),
+        }
         async with browser.get(base + "authorize", params=params) as response:
             page = await response.text()
-        async with browser.post(base + "authorize/email",
-                                data={"csrf": _csrf(page), "email": "0"}) as response:
+        async with browser.post(
+            base + "authorize/email", data={"csrf": _csrf(page), "email": "0"}
+        ) as response:
             page = await response.text()
         code = None
         for _ in range(200):
@@ -127,26 +145,41 @@ async def sign_in(world: World, base: str, n: int) -> dict[str, str]:
             if code:
                 break
             await asyncio.sleep(0.005)
-        async with browser.post(base + "authorize/code",
-                                data={"csrf": _csrf(page), "code": code or ""}) as response:
+        async with browser.post(
+            base + "authorize/code", data={"csrf": _csrf(page), "code": code or ""}
+        ) as response:
             page = await response.text()
-        async with browser.post(base + "authorize/consent", allow_redirects=False,
-                                data=[("csrf", _csrf(page)), ("action", "approve"),
-                                      ("scope", "profile"), ("scope", "create")]) as response:
+        async with browser.post(
+            base + "authorize/consent",
+            allow_redirects=False,
+            data=[
+                ("csrf", _csrf(page)),
+                ("action", "approve"),
+                ("scope", "profile"),
+                ("scope", "create"),
+            ],
+        ) as response:
             location = response.headers["Location"]
         authorization_code = re.search(r"[?&]code=([^&]+)", location).group(1)  # type: ignore[union-attr]
-        async with browser.post(base + "token", data={
-            "grant_type": "authorization_code", "code": authorization_code,
-            "client_id": world.client_id, "redirect_uri": redirect_uri,
-            "code_verifier": verifier}) as response:
+        async with browser.post(
+            base + "token",
+            data={
+                "grant_type": "authorization_code",
+                "code": authorization_code,
+                "client_id": world.client_id,
+                "redirect_uri": redirect_uri,
+                "code_verifier": verifier,
+            },
+        ) as response:
             body: dict[str, str] = await response.json()
     if "access_token" not in body:
         raise RuntimeError(f"sign-in {n} failed: {body}")
     return body
 
 
-async def timed_sign_ins(world: World, base: str, seconds: float, start: int,
-                         concurrency: int = 4) -> list[float]:
+async def timed_sign_ins(
+    world: World, base: str, seconds: float, start: int, concurrency: int = 4
+) -> list[float]:
     """Whole sign-ins, `concurrency` at a time, for `seconds`: each one's duration."""
     durations: list[float] = []
     deadline = time.perf_counter() + seconds

@@ -40,8 +40,11 @@ def parse(output: str) -> Load:
     p50 = _ms(re.search(r"\s50%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"\s99%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), "
-                              r"timeout (\d+)", output)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), "
+        r"timeout (\d+)",
+        output,
+    )
     errors = int(non_2xx.group(1)) if non_2xx else 0
     if socket_errors:
         errors += sum(int(n) for n in socket_errors.groups())
@@ -52,17 +55,37 @@ def available() -> bool:
     return shutil.which("wrk") is not None
 
 
-async def run(url: str, seconds: float, *, connections: int = 32, method: str = "GET",
-              body: str = "", headers: dict[str, str] | None = None) -> Load:
+async def run(
+    url: str,
+    seconds: float,
+    *,
+    connections: int = 32,
+    method: str = "GET",
+    body: str = "",
+    headers: dict[str, str] | None = None,
+) -> Load:
     """`wrk -t1 -c32 --latency` against `url` for `seconds`, on CPU 0."""
     lines = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in (headers or {}).items())
     with tempfile.TemporaryDirectory() as folder:
         script = Path(folder) / "request.lua"
         script.write_text(LUA.format(method=method, body=body, headers=lines))
         process = await asyncio.create_subprocess_exec(
-            *pinned("0", ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency",
-                          "-s", str(script), url]),
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            *pinned(
+                "0",
+                [
+                    "wrk",
+                    "-t1",
+                    f"-c{connections}",
+                    f"-d{seconds:g}s",
+                    "--latency",
+                    "-s",
+                    str(script),
+                    url,
+                ],
+            ),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         out, err = await process.communicate()
     if process.returncode != 0:
         raise RuntimeError(f"wrk failed: {err.decode()}")

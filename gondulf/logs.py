@@ -48,8 +48,12 @@ class DeferredQueueHandler(logging.handlers.QueueHandler):
 class BatchWriter(threading.Thread):
     """Every WRITE_EVERY seconds, formats the waiting records and writes them at once."""
 
-    def __init__(self, records: queue.SimpleQueue[logging.LogRecord], stream: TextIO,
-                 formatter: logging.Formatter) -> None:
+    def __init__(
+        self,
+        records: queue.SimpleQueue[logging.LogRecord],
+        stream: TextIO,
+        formatter: logging.Formatter,
+    ) -> None:
         super().__init__(name="gondulf-log-writer", daemon=True)
         self._records = records
         self._stream = stream

@@ -9,6 +9,7 @@ limit is counted by none.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import time
 from collections.abc import Sequence
@@ -50,6 +51,7 @@ class AbuseLimits:
 IPV6_SITE_PREFIX = 48  # what one customer of a provider (or a free tunnel) may hold
 
 
+@functools.lru_cache(maxsize=4096)  # on every API call: parse each address once
 def address_key(address: str) -> str:
     """The client address as a limit counts it: IPv6 by the /48 one site may hold whole."""
     try:

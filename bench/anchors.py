@@ -14,6 +14,7 @@ No access log, no middleware: what aiohttp itself costs on this machine.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hashlib
 import json
 import secrets
@@ -32,9 +33,11 @@ def make_app(db_path: str) -> web.Application:
     reader = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
     app = web.Application()
     state: dict[str, aiosqlite.Connection] = {}
+    one_at_a_time = asyncio.Lock()  # one connection: its transactions must not interleave
 
     async def open_db(app: web.Application):  # type: ignore[no-untyped-def]
         state["db"] = await aiosqlite.connect(db_path, isolation_level=None)
+        await state["db"].execute("PRAGMA busy_timeout = 5000")
         await state["db"].execute("PRAGMA journal_mode = WAL")
         await state["db"].execute("PRAGMA synchronous = NORMAL")
         yield
@@ -59,6 +62,10 @@ def make_app(db_path: str) -> web.Application:
         code = str(form.get("code", ""))
         db = state["db"]
         now = int(time.time())
+        async with one_at_a_time:
+            return await _redeem(db, code, now)
+
+    async def _redeem(db: aiosqlite.Connection, code: str, now: int) -> web.Response:
         await db.execute("BEGIN IMMEDIATE")
         rows = await db.execute_fetchall(
             "UPDATE authorization_codes SET used_at = ? WHERE code_hash = ? AND used_at IS "

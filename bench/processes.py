@@ -64,11 +64,11 @@ async def wait_until_up(url: str, seconds: float = 20) -> None:
 
 @asynccontextmanager
 async def running(
-    command: list[str], env: dict[str, str], probe: str, log: Path
+    command: list[str], env: dict[str, str], probe: str, log: Path, cpus: str = SERVER_CPU
 ) -> AsyncIterator[Running]:
     with log.open("ab") as log_file:
         process = await asyncio.create_subprocess_exec(
-            *pinned(SERVER_CPU, command), env=env, cwd=log.parent, stdout=log_file, stderr=log_file
+            *pinned(cpus, command), env=env, cwd=log.parent, stdout=log_file, stderr=log_file
         )
         try:
             await wait_until_up(probe)

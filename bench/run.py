@@ -51,6 +51,14 @@ SECTIONS = ("verify", "redeem", "signin", "workers", "tables", "cli")
 Results = dict[str, Any]
 
 
+async def guarded(section: Awaitable[Results]) -> Results:
+    """A section's figures, or what went wrong: one failure does not lose the others."""
+    try:
+        return await section
+    except Exception as exc:
+        return {"failed": {"error": f"{type(exc).__name__}: {exc}"}}
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
@@ -259,6 +267,7 @@ async def workers_section(
                 server_env,
                 f"http://127.0.0.1:{port}/health",
                 folder / "gondulf.log",
+                cpus="0,1",  # the workers may use both CPUs (wrk shares them)
             ) as g:
                 token = (await sign_in(world, g.url, 2))["access_token"]
                 load = await wrk.run(
@@ -311,28 +320,31 @@ async def main(args: argparse.Namespace) -> Results:
                 await sign_in(world, gondulf.url, 3)  # warm-up
                 results["rss_kib_after_warm_up"] = gondulf.rss_kib()
                 if "verify" in only:
-                    results["verify"] = await verify_section(
-                        world, gondulf, anchors, env, folder, args.rounds, args.seconds
+                    results["verify"] = await guarded(
+                        verify_section(
+                            world, gondulf, anchors, env, folder, args.rounds, args.seconds
+                        )
                     )
+                    results["rss_kib_after_verify"] = gondulf.rss_kib()
                 if "redeem" in only:
-                    results["redeem"] = await redeem_section(
-                        world, gondulf, anchors, database, args.rounds, args.codes
+                    results["redeem"] = await guarded(
+                        redeem_section(world, gondulf, anchors, database, args.rounds, args.codes)
                     )
                 if "signin" in only:
-                    results["signin"] = await signin_section(
-                        world, gondulf, args.rounds, args.seconds
+                    results["signin"] = await guarded(
+                        signin_section(world, gondulf, args.rounds, args.seconds)
                     )
                 results["rss_kib_after_run"] = gondulf.rss_kib()
         if "workers" in only:
-            results["workers"] = await workers_section(
-                world, base, database, folder, args.rounds, args.seconds
+            results["workers"] = await guarded(
+                workers_section(world, base, database, folder, args.rounds, args.seconds)
             )
         await world.homepages.stop()
         await world.app.stop()
     if "tables" in only:
-        results["tables"] = await table_figures([int(n) for n in args.sizes.split(",")])
+        results["tables"] = await guarded(table_figures([int(n) for n in args.sizes.split(",")]))
     if "cli" in only:
-        results["cli"] = await cli_figures(runs=10)
+        results["cli"] = await guarded(cli_figures(runs=10))
     return results
 
 
@@ -342,6 +354,9 @@ def os_cpus() -> int:
 
 def print_table(results: Results) -> None:
     for section in (*SECTIONS, "rss"):
+        if section == "rss" and "rss_kib_after_verify" in results:
+            grown = results["rss_kib_after_verify"] - results["rss_kib_after_warm_up"]
+            print(f"\nrss over the token checks: {grown:+} KiB")
         if section == "rss" and "rss_kib_after_run" in results:
             grown = results["rss_kib_after_run"] - results["rss_kib_after_warm_up"]
             print(

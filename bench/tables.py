@@ -111,6 +111,7 @@ def _fill(path: Path, count: int, expired_share: float) -> list[str]:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 batch,
             )
+        connection.commit()
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return sample
 

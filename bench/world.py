@@ -65,6 +65,8 @@ class World:
             "GONDULF_LIMIT_CODES_PER_ADDRESS": "1000000",
             "GONDULF_LIMIT_CODES_PER_DOMAIN": "1000000",
             "GONDULF_LIMIT_FAILED_API_PER_IP": "1000000",
+            # each simulated person is a client address of their own, behind a local proxy
+            "GONDULF_TRUSTED_PROXIES": "127.0.0.1",
         }
 
     def code_for(self, n: int) -> str | None:
@@ -122,7 +124,10 @@ async def sign_in(world: World, base: str, n: int) -> dict[str, str]:
     """One whole sign-in by a fresh browser, ending with the token response."""
     verifier, challenge = pkce()
     redirect_uri = world.app.url("/callback")
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+    async with aiohttp.ClientSession(
+        cookie_jar=aiohttp.CookieJar(unsafe=True),
+        headers={"X-Forwarded-For": f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"},
+    ) as browser:
         params = {
             "response_type": "code",
             "client_id": world.client_id,

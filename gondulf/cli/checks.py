@@ -19,7 +19,6 @@ from gondulf.cli.output import (
     print_json,
     run,
 )
-from gondulf.config import SETTING_SPECS, load_settings, read_environment, setting_sources
 from gondulf.errors import (
     EXIT_CHECK_FAILED,
     EXIT_CONFIG,
@@ -34,6 +33,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable
 
 def check_config(json_output: JsonOption = False) -> None:
     """Show the effective settings (secrets masked) and every problem with them."""
+    from gondulf.config import SETTING_SPECS, load_settings, read_environment, setting_sources
+
     sources = setting_sources()
     raw = read_environment()
     warnings = []
@@ -62,12 +63,13 @@ def check_config(json_output: JsonOption = False) -> None:
             }
         )
     else:
-        table = Table(title="Gondulf settings", show_lines=False)
-        for column in ("Variable", "Value", "From"):
-            table.add_column(column)
-        for name, value in values.items():
-            table.add_row(name, escape(value) or "[dim](empty)[/dim]", sources[name])
-        console.print(table)
+        # Plain aligned lines, not a table: quick to print, easy to copy or grep.
+        width = max(len(name) for name in values)
+        lines = [
+            f"{name:{width}}  {value or '(empty)'}  [{sources[name]}]"
+            for name, value in values.items()
+        ]
+        console.print("Gondulf settings\n" + "\n".join(lines), markup=False)
         for problem in problems:
             console.print(f"{FAIL} {escape(str(problem))}")
         for warning in warnings:

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 import sys
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from gondulf.config import Settings, load_settings
 from gondulf.errors import EXIT_CONFIG, EXIT_SERVICE, ConfigError, GondulfError
+
+if TYPE_CHECKING:  # the settings and asyncio load only when a command needs them, so
+    from gondulf.config import Settings  # that `gondulf --help` stays quick
 
 T = TypeVar("T")
 
@@ -54,6 +55,8 @@ def one_line_failures() -> Iterator[None]:
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run a command's async work, turning expected failures into exit codes."""
+    import asyncio
+
     with one_line_failures():
         return asyncio.run(coroutine)
     raise AssertionError("unreachable")  # pragma: no cover - failures exit above
@@ -61,6 +64,8 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
 
 def load() -> Settings:
     """The settings from the environment and `.env`, or a one-line failure."""
+    from gondulf.config import load_settings
+
     with one_line_failures():
         return load_settings()
     raise AssertionError("unreachable")  # pragma: no cover - failures exit above

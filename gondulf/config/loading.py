@@ -10,16 +10,13 @@ from __future__ import annotations
 import difflib
 import os
 import secrets
-import typing
 from collections.abc import Mapping
-from dataclasses import fields, is_dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from dotenv import dotenv_values
-
-from gondulf.config.settings import SPEC, SPECS_BY_NAME, Settings, SettingSpec
+from gondulf.config.settings import SPECS_BY_NAME, Settings, SettingSpec, walk
 from gondulf.errors import ConfigError, ConfigProblem
 from gondulf.files import private_folder
 from gondulf.indieauth.issuer import is_loopback_host, issuer_for_address
@@ -29,13 +26,20 @@ DEV_SECRET_FILE = "dev-secret-key"  # noqa: S105 - a file name
 MIN_SECRET_LENGTH = 32
 
 
+def _dotenv(path: Path) -> dict[str, str | None]:
+    """The variables of a `.env` file (python-dotenv, loaded only when there is one)."""
+    from dotenv import dotenv_values
+
+    return dict(dotenv_values(path))
+
+
 def read_environment(
     environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
 ) -> dict[str, str]:
     """`GONDULF_*` variables from the `.env` file, overridden by the environment."""
     merged: dict[str, str] = {}
     if env_file is not None and env_file.is_file():
-        for key, value in dotenv_values(env_file).items():
+        for key, value in _dotenv(env_file).items():
             if key.startswith(PREFIX) and value is not None:
                 merged[key] = value
     source = os.environ if environ is None else environ
@@ -49,7 +53,7 @@ def setting_sources(
     """Where each variable's value comes from: `environment`, `.env` or `default`."""
     from_file = set()
     if env_file is not None and env_file.is_file():
-        from_file = {k for k, v in dotenv_values(env_file).items() if v is not None}
+        from_file = {k for k, v in _dotenv(env_file).items() if v is not None}
     source = os.environ if environ is None else environ
     return {
         name: "environment" if name in source else ".env" if name in from_file else "default"
@@ -83,14 +87,10 @@ class _Reader:
 
     def build(self, cls: type[Any]) -> Any:
         """An instance of a settings dataclass, each declared field parsed."""
-        hints = typing.get_type_hints(cls)
-        found: dict[str, Any] = {}
-        for item in fields(cls):
-            spec = item.metadata.get(SPEC)
-            if spec is not None:
-                found[item.name] = self.value(spec)
-            elif is_dataclass(hints[item.name]):
-                found[item.name] = self.build(hints[item.name])
+        found = {
+            name: self.value(item) if isinstance(item, SettingSpec) else self.build(item)
+            for name, item in walk(cls)
+        }
         return cls(**found)
 
 

@@ -8,9 +8,8 @@ SETTING_SPECS, which walks these fields in order.
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from gondulf.config.values import Nameserver, Network
 from gondulf.errors import ConfigProblem
 
 SPEC = "gondulf.setting"
+PART = "gondulf.settings-part"  # a field holding a settings dataclass of its own
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
 MAX_CODE_EXPIRY = 600  # IndieAuth: authorization codes live 10 minutes at most
@@ -229,7 +229,7 @@ class Settings:
             "GONDULF_PORT", values.whole_number(1, 65535), 8000, "Port `gondulf serve` listens on."
         )
     )
-    smtp: SmtpSettings
+    smtp: SmtpSettings = field(metadata={PART: SmtpSettings})
     dns_nameservers: tuple[Nameserver, ...] = field(
         metadata=setting(
             "GONDULF_DNS_NAMESERVERS",
@@ -323,7 +323,7 @@ class Settings:
             "most load balancers: 60).",
         )
     )
-    limits: Limits
+    limits: Limits = field(metadata={PART: Limits})
     log_level: str = field(
         metadata=setting(
             "GONDULF_LOG_LEVEL",
@@ -380,20 +380,18 @@ def mask(spec: SettingSpec, text: str) -> str:
     return text
 
 
-def _walk(cls: type[Any]) -> Iterator[tuple[str, SettingSpec | type[Any]]]:
-    hints = typing.get_type_hints(cls)
+def walk(cls: type[Any]) -> Iterator[tuple[str, SettingSpec | type[Any]]]:
+    """Each field with its declaration, or the settings dataclass it holds (a part)."""
     for item in fields(cls):
-        spec = item.metadata.get(SPEC)
-        if spec is not None:
-            yield item.name, spec
-        elif is_dataclass(hints[item.name]):
-            yield item.name, hints[item.name]
+        declared_as = item.metadata.get(SPEC) or item.metadata.get(PART)
+        if declared_as is not None:
+            yield item.name, declared_as
 
 
 def specs_of(cls: type[Any]) -> list[SettingSpec]:
     """Every SettingSpec of a settings dataclass, depth first, in declaration order."""
     found: list[SettingSpec] = []
-    for _, item in _walk(cls):
+    for _, item in walk(cls):
         found.extend([item] if isinstance(item, SettingSpec) else specs_of(item))
     return found
 
@@ -401,7 +399,7 @@ def specs_of(cls: type[Any]) -> list[SettingSpec]:
 def declared(instance: Any) -> list[tuple[SettingSpec, Any]]:
     """Every (spec, value) of a settings object, in SETTING_SPECS order."""
     found: list[tuple[SettingSpec, Any]] = []
-    for name, item in _walk(type(instance)):
+    for name, item in walk(type(instance)):
         value = getattr(instance, name)
         found.extend([(item, value)] if isinstance(item, SettingSpec) else declared(value))
     return found

@@ -11,10 +11,10 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import aiohttp
 import pytest
 from conftest import GONDULF, SECRET, CliResult
 from support.dns_server import RunningDns
+from support.server_process import wait_for_health
 from support.smtp_server import free_port, running_smtp, silent_tcp_port
 from support.web_server import Site, html, redirect
 
@@ -435,18 +435,6 @@ async def test_inspect_domain_production_needs_https(cli: Cli, env: dict[str, st
 
 
 # -- serve ----------------------------------------------------------------------------------
-
-
-async def wait_for_health(port: int, timeout: float = 15) -> aiohttp.ClientResponse:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(int(timeout / 0.1)):
-            try:
-                async with session.get(f"http://127.0.0.1:{port}/health?code=777333") as r:
-                    await r.read()
-                    return r
-            except aiohttp.ClientConnectionError:
-                await asyncio.sleep(0.1)
-    raise AssertionError("server did not start")
 
 
 async def test_serve_dev_needs_no_configuration_and_stops_on_sigterm(tmp_path: Path) -> None:

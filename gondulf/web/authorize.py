@@ -327,17 +327,14 @@ async def website_post(
 async def email_post(
     request: web.Request, signin: SignIn, session: AuthSession, form: Form
 ) -> web.Response:
+    """The person pressed "send my code" (picking an address when there are several)."""
     state = email_state(session)
     emails = state.emails if state else ()
     try:
         email = emails[int(_field(form, "email"))]
     except (ValueError, IndexError):
         email = ""
-    async with _outside_world(request):
-        session = await signin.email_code.send_code(
-            session, email, client_ip(request), known_as=_known_as(request)
-        )
-    return code_page(request, session)
+    return await _send(request, signin, session, email)
 
 
 @sign_in_form
@@ -346,11 +343,21 @@ async def resend_post(
 ) -> web.Response:
     state = email_state(session)
     email = state.email if state and state.email else ""
+    return await _send(request, signin, session, email, notice="A new code is on its way.")
+
+
+async def _send(
+    request: web.Request,
+    signin: SignIn,
+    session: AuthSession,
+    email: str,
+    notice: str | None = None,
+) -> web.Response:
     async with _outside_world(request):
         session = await signin.email_code.send_code(
             session, email, client_ip(request), known_as=_known_as(request)
         )
-    return code_page(request, session, notice="A new code is on its way.")
+    return code_page(request, session, notice=notice)
 
 
 @sign_in_form

@@ -59,6 +59,13 @@ async def issue(
 
 
 @pytest.fixture
+async def migrated(env: dict[str, str]) -> dict[str, str]:
+    """The environment of a database that `gondulf migrate` has created."""
+    await (await open_db(env)).close()
+    return env
+
+
+@pytest.fixture
 async def seeded(env: dict[str, str]) -> dict[str, IssuedTokens]:
     db = await open_db(env)
     try:
@@ -197,31 +204,33 @@ async def test_domains_list_and_forget(
     assert await live(env, seeded["bob"].access_token)
 
 
-async def test_forgetting_an_unknown_domain(cli: Cli, env: dict[str, str]) -> None:
-    result = await cli("domains", "forget", "nobody.test", "--yes", env=env)
+async def test_forgetting_an_unknown_domain(cli: Cli, migrated: dict[str, str]) -> None:
+    result = await cli("domains", "forget", "nobody.test", "--yes", env=migrated)
     assert result.code == 1 and "knows nothing about nobody.test" in result.stderr
 
 
 # -- resource servers --------------------------------------------------------------------------
 
 
-async def test_resource_servers_add_list_remove(cli: Cli, env: dict[str, str]) -> None:
-    added = json.loads((await cli("resource-servers", "add", "micropub", "--json", env=env)).stdout)
+async def test_resource_servers_add_list_remove(cli: Cli, migrated: dict[str, str]) -> None:
+    added = json.loads(
+        (await cli("resource-servers", "add", "micropub", "--json", env=migrated)).stdout
+    )
     assert added["name"] == "micropub" and added["credential"].startswith("grs_")
-    listed = await cli("resource-servers", "list", "--json", env=env)
+    listed = await cli("resource-servers", "list", "--json", env=migrated)
     assert [s["name"] for s in json.loads(listed.stdout)] == ["micropub"]
     assert added["credential"] not in listed.stdout
-    duplicate = await cli("resource-servers", "add", "micropub", env=env)
+    duplicate = await cli("resource-servers", "add", "micropub", env=migrated)
     assert duplicate.code == 2 and "already exists" in duplicate.stderr
-    assert (await cli("resource-servers", "remove", "micropub", env=env)).code == 0
-    gone = await cli("resource-servers", "remove", "micropub", env=env)
+    assert (await cli("resource-servers", "remove", "micropub", env=migrated)).code == 0
+    gone = await cli("resource-servers", "remove", "micropub", env=migrated)
     assert gone.code == 1 and "no resource server" in gone.stderr
 
 
 async def test_resource_server_credential_is_shown_once_in_the_report(
-    cli: Cli, env: dict[str, str]
+    cli: Cli, migrated: dict[str, str]
 ) -> None:
-    result = await cli("resource-servers", "add", "reader", env=env)
+    result = await cli("resource-servers", "add", "reader", env=migrated)
     assert result.code == 0 and "shown only this once" in result.stdout
     assert "grs_" in result.stdout
 
@@ -285,8 +294,8 @@ async def test_background_purge_runs_on_its_interval(db: Database) -> None:
     assert await db.fetchall("SELECT * FROM rate_limits") == []
 
 
-async def test_purge_command(cli: Cli, env: dict[str, str]) -> None:
-    result = await cli("purge", "--json", env=env)
+async def test_purge_command(cli: Cli, migrated: dict[str, str]) -> None:
+    result = await cli("purge", "--json", env=migrated)
     assert result.code == 0 and json.loads(result.stdout)["tokens"] == 0
 
 
@@ -472,3 +481,35 @@ async def test_a_database_locked_by_another_process_is_one_line_and_exit_4(
     assert result.stderr.strip().splitlines() == [
         "gondulf: error: the database failed: database is locked"
     ]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("tokens", "list"),
+        ("purge",),
+        ("domains", "list"),
+        ("resource-servers", "list"),
+        ("backup", "copy.db"),
+        ("tokens", "revoke", "--client", "https://app.test/", "--yes"),
+    ],
+)
+async def test_no_command_but_serve_and_migrate_creates_a_database(
+    cli: Cli, env: dict[str, str], tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    """Run from the wrong folder, a cron backup must not save a new empty database."""
+    env = {**env, "GONDULF_DATABASE_URL": "sqlite:///data/gondulf.db"}  # relative: the cwd's
+    result = await cli(*args, env=env)
+    assert result.code == 4, result.stdout + result.stderr
+    assert result.stderr.strip() == (
+        f"gondulf: error: there is no database at {tmp_path / 'data' / 'gondulf.db'}"
+        + (
+            ": run `gondulf migrate` (or `gondulf serve`) to create it, or point "
+            "GONDULF_DATABASE_URL at yours"
+            if args[0] != "backup"
+            else ""
+        )
+    )
+    assert not (tmp_path / "data").exists()
+    assert (await cli("migrate", env=env)).code == 0  # migrate may create it
+    assert (tmp_path / "data" / "gondulf.db").is_file()

@@ -350,8 +350,9 @@ async def test_inspect_domain_all_pass(
     assert result.code == 0, result.stdout + result.stderr
     assert result.stdout.count("PASS") == 6
     assert "sign-in codes go to jane@jane.test" in result.stdout
-    assert "no sign-in has checked this domain yet" in result.stdout
+    assert "no database yet at" in result.stdout  # and none was created to say so
     assert "Ready to sign in." in result.stdout
+    assert not load_settings(dev_env, env_file=None).database_path.exists()
 
 
 async def test_inspect_domain_shows_each_fix(

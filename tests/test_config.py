@@ -31,7 +31,7 @@ def problems_of(env: dict[str, str], **kwargs) -> dict[str, str]:  # type: ignor
 def test_defaults_match_the_documented_ones() -> None:
     settings = load()
     assert settings.base_url == "https://auth.example.com/"
-    assert settings.database_path == Path("data/gondulf.db")
+    assert settings.database_path == Path.cwd() / "data" / "gondulf.db"
     assert (settings.host, settings.port) == ("127.0.0.1", 8000)
     assert settings.smtp.port == 587 and settings.smtp.use_tls and settings.smtp.starttls
     assert settings.smtp.from_address == "gondulf@auth.example.com"

@@ -230,7 +230,8 @@ def inspect_domain(
     links = homepage_links(settings.issuer, advertised_endpoints(settings.issuer))
 
     async def work() -> Inspection:
-        async with open_services(settings, migrate=True) as services:
+        known = settings.database_path.exists()  # never create one to inspect a domain
+        async with open_services(settings, database=known, migrate=known) as services:
             return await inspect(services, target, links)
 
     report = run(work())

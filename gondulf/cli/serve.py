@@ -124,7 +124,7 @@ def _address(sock: socket.socket) -> str:
 async def _prepare(settings: Settings) -> None:
     from gondulf.services.runtime import open_services, require_writable
 
-    async with open_services(settings, migrate=True) as services:
+    async with open_services(settings, migrate=True, create=True) as services:
         await require_writable(services)
 
 

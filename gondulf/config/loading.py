@@ -208,4 +208,11 @@ def _apply_rules(settings: Settings, read: _Reader, *, dev: bool) -> Settings:
         read.problem(
             "GONDULF_LIMIT_CODES_PER_DOMAIN", "must be at least GONDULF_LIMIT_CODES_PER_ADDRESS"
         )
-    return replace(settings, debug=debug, base_url=base_url, secret_key=secret_key, smtp=smtp)
+    return replace(
+        settings,
+        debug=debug,
+        base_url=base_url,
+        secret_key=secret_key,
+        smtp=smtp,
+        database_path=settings.database_path.absolute(),  # messages name the real place
+    )

@@ -130,6 +130,8 @@ def _homepage_checks(
 
 
 async def _database_check(services: Services, domain: str) -> Check:
+    if not services.settings.database_path.exists():
+        return Check("database", INFO, f"no database yet at {services.settings.database_path}")
     record = await services.domains.get(domain)
     if record is None:
         return Check("database", INFO, "no sign-in has checked this domain yet")

@@ -145,16 +145,24 @@ async def open_services(
     *,
     database: bool = True,
     migrate: bool = False,
+    create: bool = False,
     hold_lock: bool = False,
     client_ssl_context: ssl.SSLContext | None = None,
 ) -> AsyncIterator[Services]:
     """Open what the settings describe; `client_ssl_context` overrides the trusted CAs.
 
-    `hold_lock` (the server) holds a shared lock on the database for as long as
-    it runs, so `gondulf restore` can tell that a server is using it.
+    Only `create` (the server, `gondulf migrate`) may create the database: any other
+    command run where there is none fails, naming where it looked, rather than work
+    on a new empty one. `hold_lock` (the server) holds a shared lock on the database
+    for as long as it runs, so `gondulf restore` can tell that a server is using it.
     """
     async with AsyncExitStack() as stack:
         store = None
+        if database and not create and not settings.database_path.exists():
+            raise DatabaseError(
+                f"there is no database at {settings.database_path}: run `gondulf migrate` "
+                "(or `gondulf serve`) to create it, or point GONDULF_DATABASE_URL at yours"
+            )
         if hold_lock:
             stack.enter_context(server_lock(settings.database_path))
         if database:

@@ -41,7 +41,11 @@ def create_app(
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
         async with open_services(
-            settings, migrate=True, hold_lock=True, client_ssl_context=client_ssl_context
+            settings,
+            migrate=True,
+            create=True,
+            hold_lock=True,
+            client_ssl_context=client_ssl_context,
         ) as services:
             await require_writable(services)
             app[SERVICES] = services

@@ -43,7 +43,7 @@ def _copy(source: Path, destination: Path) -> None:
 def backup(database: Path, destination: Path) -> int:
     """Write a verified copy of `database` to `destination`; returns its size in bytes."""
     if not database.is_file():
-        raise UsageError(f"there is no database at {database}")
+        raise DatabaseError(f"there is no database at {database.absolute()}")
     if destination.exists():
         raise UsageError(f"{destination} already exists; choose a new file name")
     if not destination.parent.is_dir():

@@ -308,3 +308,12 @@ async def test_the_code_email_carries_no_text_an_app_chose(
     assert "URGENT" not in text + html + str(message["Subject"])
     assert f"evilapp.test:{app.port}" in text  # the app is named by its address only
     assert "lists this address" in text
+
+
+async def test_a_strangers_attempt_with_an_unproven_domain_leaves_no_row(world: World) -> None:
+    response = await world.get_authorize(me="http://nobody.test/")
+    assert response.status == 400
+    assert isinstance(world.gondulf, TestClient) and world.gondulf.app is not None
+    domains = world.gondulf.app[SERVICES].domains
+    assert await domains.get("nobody.test") is None
+    assert [record.domain for record in await domains.list()] == []

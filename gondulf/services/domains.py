@@ -33,7 +33,13 @@ class DomainService:
         return await self._domains.forget(canonical_host(domain))
 
     async def record_check(self, proof: DomainProof, now: float | None = None) -> None:
-        """Store the result of a DNS check; a failed check keeps the last success time."""
+        """Store the result of a DNS check; a failed check keeps the last success time.
+
+        A domain is remembered from its first success on: a stranger's attempt with a
+        domain that was never proven leaves no row behind.
+        """
+        if not proof.verified and await self.get(proof.domain) is None:
+            return
         await self._domains.record_check(
             proof.domain,
             int(time.time() if now is None else now),

@@ -232,7 +232,9 @@ def domains_list(json_output: JsonOption = False) -> None:
 
 @domains_app.command("forget")
 def domains_forget(
-    domain: Annotated[str, typer.Argument(help="The domain, such as example.com.")],
+    domain: Annotated[
+        str, typer.Argument(metavar="DOMAIN", help="The domain, such as example.com.")
+    ],
     yes: YesOption = False,
     json_output: JsonOption = False,
 ) -> None:
@@ -259,7 +261,7 @@ def domains_forget(
 
 @resource_servers_app.command("add")
 def resource_servers_add(
-    name: Annotated[str, typer.Argument(help="A name for the resource server.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="A name for the resource server.")],
     json_output: JsonOption = False,
 ) -> None:
     """Create a credential for a resource server; it is shown only this once."""
@@ -332,7 +334,9 @@ def purge(json_output: JsonOption = False) -> None:
 
 
 def backup(
-    path: Annotated[Path, typer.Argument(help="The new file to write the copy to.")],
+    path: Annotated[
+        Path, typer.Argument(metavar="PATH", help="The new file to write the copy to.")
+    ],
     json_output: JsonOption = False,
 ) -> None:
     """Copy the live database consistently, even while the server runs, and verify the copy."""
@@ -348,7 +352,7 @@ def backup(
 
 
 def restore(
-    path: Annotated[Path, typer.Argument(help="A file written by gondulf backup.")],
+    path: Annotated[Path, typer.Argument(metavar="PATH", help="A file written by gondulf backup.")],
     yes: YesOption = False,
     json_output: JsonOption = False,
 ) -> None:

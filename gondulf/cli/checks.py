@@ -134,7 +134,9 @@ def migrate(
 
 
 def verify_dns(
-    domain: Annotated[str, typer.Argument(help="The domain to check, such as example.com.")],
+    domain: Annotated[
+        str, typer.Argument(metavar="DOMAIN", help="The domain to check, such as example.com.")
+    ],
     json_output: JsonOption = False,
 ) -> None:
     """Show what _gondulf.DOMAIN holds and whether it proves the domain."""
@@ -175,7 +177,9 @@ def verify_dns(
 
 
 def send_test_email(
-    address: Annotated[str, typer.Argument(help="Where to send the test message.")],
+    address: Annotated[
+        str, typer.Argument(metavar="ADDRESS", help="Where to send the test message.")
+    ],
     json_output: JsonOption = False,
 ) -> None:
     """Send a test message with the configured SMTP settings and show the server's answer."""

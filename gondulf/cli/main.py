@@ -7,12 +7,15 @@ so that `gondulf --help` stays quick.
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
+from typer._click.exceptions import NoArgsIsHelpError  # Typer's own copy of Click
 
 from gondulf import __version__
 from gondulf.cli import admin, checks, serve
+from gondulf.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 a check found a problem or nothing matched; 2 wrong arguments; "
@@ -67,7 +70,29 @@ app.command("restore", epilog=EXIT_CODES_HELP)(admin.restore)
 
 
 def main() -> None:
-    app(prog_name="gondulf")
+    """The `gondulf` command: a wrong command line is one line and exit 2, like any failure."""
+    try:
+        code = app(prog_name="gondulf", standalone_mode=False)
+    except typer.Abort:  # Ctrl-C or end of input at a prompt
+        sys.stderr.write("gondulf: error: aborted; nothing was changed\n")
+        sys.exit(EXIT_CHECK_FAILED)
+    except NoArgsIsHelpError as exc:  # `gondulf` or `gondulf tokens` alone: the help
+        sys.stdout.write(exc.format_message() + "\n")
+        sys.exit(EXIT_OK)
+    except typer.TyperException as exc:  # usage: unknown command, missing argument...
+        sys.stderr.write(f"gondulf: error: {usage_message(exc)}\n")
+        sys.exit(int(getattr(exc, "exit_code", EXIT_USAGE)))
+    sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def usage_message(exc: typer.TyperException) -> str:
+    """Click's message made one line, with where to read more."""
+    message = " ".join(str(exc.format_message() if hasattr(exc, "format_message") else exc).split())
+    message = message[0].lower() + message[1:] if message else "wrong arguments"
+    context = getattr(exc, "ctx", None)
+    if context is not None and getattr(context, "command_path", None):
+        message = message.rstrip(".") + f" (see `{context.command_path} --help`)"
+    return message
 
 
 def command_summaries() -> dict[str, str]:

@@ -15,6 +15,7 @@ from typing import Any
 from bench.world import World, pkce
 from gondulf.indieauth.request import AuthorizationRequest
 from gondulf.services.bookkeeping import Bookkeeping
+from gondulf.services.metrics import Metrics
 from gondulf.services.tokens.authorization_codes import AuthorizationCodeService
 from gondulf.services.tokens.issuing import TokenService
 from gondulf.storage.records import Limit
@@ -51,7 +52,7 @@ async def issue_codes(database: Path, world: World, count: int) -> list[tuple[st
 
 async def issue_refresh_tokens(database: Path, world: World, count: int) -> list[str]:
     store = await SQLiteStore.open(database)
-    tokens = TokenService(store, Bookkeeping())
+    tokens = TokenService(store, Bookkeeping(), Metrics())
     issued = []
     try:
         for n in range(count):
@@ -124,7 +125,7 @@ async def table_figures(sizes: list[int], expired_share: float = 0.1) -> dict[st
             store = await SQLiteStore.open(path)
             await apply_migrations(store.database)
             sample = await asyncio.to_thread(_fill, path, size, expired_share)
-            tokens = TokenService(store, Bookkeeping())
+            tokens = TokenService(store, Bookkeeping(), Metrics())
             timings = []
             for value in sample * max(1, 2000 // max(1, len(sample))):
                 started = time.perf_counter()

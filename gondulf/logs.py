@@ -5,6 +5,11 @@ a writer thread formats what has gathered and writes it in one go a few
 times a second. A line per request (the access log) would otherwise cost
 about as much as answering the request: the handler's lock, formatting, a
 write and a flush each time.
+
+A record made while a request is handled carries that request's id (REQUEST_ID, set
+by gondulf.web.middleware), stamped as the record is made: the writer thread that
+formats it later runs in no request's context. Text lines show it as `[req=ID]`;
+JSON lines have the fields of JSON_FIELDS (the README's "Logs" lists them).
 """
 
 from __future__ import annotations
@@ -16,24 +21,58 @@ import logging.handlers
 import queue
 import sys
 import threading
+from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import Any, TextIO
 
-TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s%(request)s: %(message)s"
 QUIET_LIBRARIES = ("aiosqlite",)
 WRITE_EVERY = 0.1  # seconds between writes
 
 
+REQUEST_ID: ContextVar[str | None] = ContextVar("gondulf_request_id", default=None)
+FIELDS = "fields"  # a record's structured fields: `log.info(..., extra={FIELDS: {...}})`
+# Every field a JSON line may have, in order; the access log's line has the second group.
+JSON_FIELDS = ("time", "level", "logger", "message", "request_id", "exception")
+ACCESS_FIELDS = ("method", "path", "status", "duration_ms", "client", "bytes", "user_agent")
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamps each record with the id of the request being handled, if any, as it is made.
+
+    A record that names its request itself (the access log's, made after the handler
+    returned) keeps that id.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.__dict__.setdefault("request_id", REQUEST_ID.get())
+        return True
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        request_id = getattr(record, "request_id", None)
+        record.request = f" [req={request_id}]" if request_id else ""
+        return super().formatMessage(record)
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
+        entry: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
         }
+        request_id = getattr(record, "request_id", None)
+        if request_id:
+            entry["request_id"] = request_id
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
+        entry.update(getattr(record, FIELDS, {}))
         return json.dumps(entry, ensure_ascii=False)
 
 
@@ -106,14 +145,16 @@ def configure_logging(level: str, fmt: str) -> None:
         _writer.stop()
     _lighter_records()
     records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-    formatter = JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT)
+    formatter = JsonFormatter() if fmt == "json" else TextFormatter()
     _writer = BatchWriter(records, sys.stderr, formatter)
     _writer.start()
     atexit.register(_writer.stop)  # every line is written before the process ends
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)
-    root.addHandler(DeferredQueueHandler(records))
+    handler = DeferredQueueHandler(records)
+    handler.addFilter(RequestIdFilter())
+    root.addHandler(handler)
     root.setLevel(level)
     # aiohttp's own access log is replaced by gondulf.web.access_log (no query strings).
     logging.getLogger("aiohttp.access").propagate = False

@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gondulf.services.bookkeeping import Bookkeeping
 from gondulf.services.digests import token_digest
+from gondulf.services.metrics import Metrics
 from gondulf.services.tokens.issuing import TokenService
 from gondulf.storage.sqlite.migrations import apply_migrations
 from gondulf.storage.sqlite.store import SQLiteStore
@@ -31,7 +32,7 @@ async def main(tokens: int, lookups: int) -> None:
         storage = await SQLiteStore.open(Path(folder) / "bench.db")
         db = storage.database
         await apply_migrations(db)
-        store = TokenService(storage, Bookkeeping())
+        store = TokenService(storage, Bookkeeping(), Metrics())
         issued = [
             await store.issue(
                 me="https://jane.example/",

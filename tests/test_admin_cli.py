@@ -18,6 +18,7 @@ from gondulf.config import load_settings
 from gondulf.services.bookkeeping import Bookkeeping
 from gondulf.services.domains import DomainService
 from gondulf.services.housekeeping import purge, purge_forever
+from gondulf.services.metrics import Metrics
 from gondulf.services.outside.dns import (
     DnsService,
     DomainProof,
@@ -47,7 +48,7 @@ async def issue(
     family: str = "f1",
     refresh: bool = True,
 ) -> IssuedTokens:
-    return await TokenService(SQLiteStore(db), Bookkeeping()).issue(
+    return await TokenService(SQLiteStore(db), Bookkeeping(), Metrics()).issue(
         me=me,
         client_id=client_id,
         scope=("create",),
@@ -81,7 +82,9 @@ async def seeded(env: dict[str, str]) -> dict[str, IssuedTokens]:
 async def live(env: dict[str, str], token: str) -> bool:
     db = await open_db(env)
     try:
-        return await TokenService(SQLiteStore(db), Bookkeeping()).verify(token) is not None
+        return (
+            await TokenService(SQLiteStore(db), Bookkeeping(), Metrics()).verify(token) is not None
+        )
     finally:
         await db.close()
 
@@ -239,7 +242,7 @@ async def test_resource_server_credential_is_shown_once_in_the_report(
 
 
 async def test_purge_removes_only_what_has_expired(db: Database) -> None:
-    store = TokenService(SQLiteStore(db), Bookkeeping())
+    store = TokenService(SQLiteStore(db), Bookkeeping(), Metrics())
     now = 2_000_000_000
     await store.issue(
         me="https://jane.test/",
@@ -269,7 +272,7 @@ async def test_purge_removes_only_what_has_expired(db: Database) -> None:
 
 
 async def test_recently_revoked_tokens_are_kept_a_day(db: Database) -> None:
-    store = TokenService(SQLiteStore(db), Bookkeeping())
+    store = TokenService(SQLiteStore(db), Bookkeeping(), Metrics())
     now = 2_000_000_000
     await store.issue(
         me="https://jane.test/",

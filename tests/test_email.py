@@ -18,6 +18,7 @@ from support.smtp_server import (
 )
 
 from gondulf.config import SmtpSettings
+from gondulf.services.metrics import Metrics
 from gondulf.services.outside.email import (
     EmailError,
     EmailSender,
@@ -65,7 +66,7 @@ def plain() -> Iterator[RunningSmtp]:
 
 
 async def test_plain_smtp_delivers_a_complete_message(plain: RunningSmtp) -> None:
-    sender = EmailSender(smtp_settings(plain.port), debug=False)
+    sender = EmailSender(smtp_settings(plain.port), debug=False, metrics=Metrics())
     result = await sender.send(sign_in_code())
     assert "250" in result.response or "accepted" in result.response.lower()
     ((recipients, message),) = plain.mailbox.messages
@@ -89,7 +90,10 @@ async def test_starttls_is_used_when_the_server_requires_it(
 ) -> None:
     with running_smtp("starttls", server_context=server_tls) as server:
         sender = EmailSender(
-            smtp_settings(server.port, use_tls=True), debug=False, tls_context=client_tls
+            smtp_settings(server.port, use_tls=True),
+            debug=False,
+            tls_context=client_tls,
+            metrics=Metrics(),
         )
         await sender.send(sign_in_code())
         assert server.mailbox.sessions_tls == [True]
@@ -100,7 +104,9 @@ async def test_implicit_tls_speaks_tls_from_the_first_byte(
 ) -> None:
     with running_smtp("implicit", server_context=server_tls) as server:
         settings = replace(smtp_settings(server.port, use_tls=True), implicit_tls=True)
-        await EmailSender(settings, debug=False, tls_context=client_tls).send(sign_in_code())
+        await EmailSender(settings, debug=False, tls_context=client_tls, metrics=Metrics()).send(
+            sign_in_code()
+        )
         assert server.mailbox.sessions_tls == [True]
 
 
@@ -110,13 +116,17 @@ async def test_starttls_client_cannot_talk_to_an_implicit_tls_port(
     with running_smtp("implicit", server_context=server_tls) as server:
         settings = smtp_settings(server.port, use_tls=True, timeout=1)
         with pytest.raises(EmailError):
-            await EmailSender(settings, debug=False, tls_context=client_tls).send(sign_in_code())
+            await EmailSender(
+                settings, debug=False, tls_context=client_tls, metrics=Metrics()
+            ).send(sign_in_code())
         assert server.mailbox.messages == []
 
 
 async def test_untrusted_certificate_is_refused(server_tls: ssl.SSLContext) -> None:
     with running_smtp("starttls", server_context=server_tls) as server:
-        sender = EmailSender(smtp_settings(server.port, use_tls=True), debug=False)
+        sender = EmailSender(
+            smtp_settings(server.port, use_tls=True), debug=False, metrics=Metrics()
+        )
         with pytest.raises(EmailError, match="failed|certificate"):
             await sender.send(sign_in_code())
         assert server.mailbox.messages == []
@@ -126,7 +136,9 @@ async def test_plain_mode_cannot_send_where_starttls_is_required(
     server_tls: ssl.SSLContext,
 ) -> None:
     with running_smtp("starttls", server_context=server_tls) as server:
-        sender = EmailSender(smtp_settings(server.port, use_tls=False), debug=False)
+        sender = EmailSender(
+            smtp_settings(server.port, use_tls=False), debug=False, metrics=Metrics()
+        )
         with pytest.raises(EmailError, match="530|STARTTLS"):
             await sender.send(sign_in_code())
 
@@ -139,6 +151,7 @@ async def test_login_succeeds_with_the_right_password(
             smtp_settings(server.port, use_tls=True, login=True),
             debug=False,
             tls_context=client_tls,
+            metrics=Metrics(),
         )
         await sender.send(sign_in_code())
         assert len(server.mailbox.messages) == 1
@@ -152,6 +165,7 @@ async def test_wrong_password_is_an_authentication_error(
             smtp_settings(server.port, use_tls=True, login=True, password="wrong-password"),
             debug=False,
             tls_context=client_tls,
+            metrics=Metrics(),
         )
         with pytest.raises(EmailError, match="refused the login") as caught:
             await sender.send(sign_in_code())
@@ -161,20 +175,20 @@ async def test_wrong_password_is_an_authentication_error(
 
 async def test_plain_login_for_a_local_relay() -> None:
     with running_smtp("plain", login=True) as server:
-        sender = EmailSender(smtp_settings(server.port, login=True), debug=False)
+        sender = EmailSender(smtp_settings(server.port, login=True), debug=False, metrics=Metrics())
         await sender.send(sign_in_code())
         assert len(server.mailbox.messages) == 1
 
 
 async def test_refused_recipient_is_reported(plain: RunningSmtp) -> None:
-    sender = EmailSender(smtp_settings(plain.port), debug=False)
+    sender = EmailSender(smtp_settings(plain.port), debug=False, metrics=Metrics())
     with pytest.raises(EmailError, match="refused the recipient nobody@jane.test: 550"):
         await sender.send(sign_in_code("nobody@jane.test"))
 
 
 async def test_silent_server_times_out() -> None:
     with silent_tcp_port() as port:
-        sender = EmailSender(smtp_settings(port, timeout=0.5), debug=False)
+        sender = EmailSender(smtp_settings(port, timeout=0.5), debug=False, metrics=Metrics())
         with pytest.raises(EmailError, match="did not answer within 0.5 s"):
             await sender.send(sign_in_code())
 
@@ -182,7 +196,7 @@ async def test_silent_server_times_out() -> None:
 async def test_closed_port_is_a_connection_error() -> None:
     with silent_tcp_port() as port:
         pass  # closed again: nothing listens there now
-    sender = EmailSender(smtp_settings(port), debug=False)
+    sender = EmailSender(smtp_settings(port), debug=False, metrics=Metrics())
     with pytest.raises(EmailError, match="cannot connect|failed"):
         await sender.send(sign_in_code())
 
@@ -191,7 +205,7 @@ async def test_debug_mode_without_smtp_host_logs_the_message(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     settings = SmtpSettings("", 587, "", "", "gondulf@auth.test", True, 5)
-    sender = EmailSender(settings, debug=True)
+    sender = EmailSender(settings, debug=True, metrics=Metrics())
     with caplog.at_level(logging.WARNING, logger="gondulf.email"):
         result = await sender.send(sign_in_code())
     assert result.logged_only
@@ -200,7 +214,7 @@ async def test_debug_mode_without_smtp_host_logs_the_message(
 
 def test_production_never_logs_instead_of_sending() -> None:
     settings = SmtpSettings("", 587, "", "", "gondulf@auth.test", True, 5)
-    assert not EmailSender(settings, debug=False).log_only
+    assert not EmailSender(settings, debug=False, metrics=Metrics()).log_only
 
 
 def test_header_injection_is_refused() -> None:

@@ -340,6 +340,15 @@ class Settings:
             "`text` for people, `json` (one object a line) for log collectors.",
         )
     )
+    metrics: bool = field(
+        metadata=setting(
+            "GONDULF_METRICS",
+            values.boolean,
+            False,
+            "`true` serves Prometheus metrics at `/metrics`, only to loopback addresses and "
+            "GONDULF_TRUSTED_PROXIES. Each `--workers` process counts on its own.",
+        )
+    )
     debug: bool = field(
         metadata=setting(
             "GONDULF_DEBUG",

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gondulf.config import Limits
+from gondulf.services.metrics import Metrics
 from gondulf.storage.records import Counted, Limit, Refused
 from gondulf.storage.repositories import RateLimits
 
@@ -30,7 +31,7 @@ class AbuseLimits:
     codes_per_domain: Limit
     wrong_codes_per_ip: Limit
     failed_api_per_ip: Limit
-    codes_per_session: int  # counted in the sign-in's own state
+    codes_per_session: int  # counted in the sign-in's own state, named CODES_PER_SESSION
 
     @classmethod
     def from_settings(cls, limits: Limits) -> AbuseLimits:
@@ -48,6 +49,7 @@ class AbuseLimits:
         )
 
 
+CODES_PER_SESSION = "codes-per-session"
 IPV6_SITE_PREFIX = 48  # what one customer of a provider (or a free tunnel) may hold
 
 
@@ -79,21 +81,33 @@ class RateLimiter:
     `reached` is on the hot path of every API call: its answer is reused for
     RECENT_FOR seconds, and forgotten at once when this process counts an event
     for the same key (another process's events are seen within RECENT_FOR).
+    Every refusal is counted in the metrics by the limit's name.
     """
 
-    def __init__(self, counters: RateLimits) -> None:
+    def __init__(self, counters: RateLimits, metrics: Metrics) -> None:
         self._counters = counters
+        self._metrics = metrics
         self._recent: dict[tuple[str, str], tuple[float, Refused | None]] = {}
 
     async def acquire(
         self, checks: Sequence[tuple[Limit, str]], now: float | None = None
     ) -> Counted | Refused:
         """Count one event under every (limit, key) unless one of them is reached."""
-        return await self._counters.acquire(checks, _now(now))
+        outcome = await self._counters.acquire(checks, _now(now))
+        if isinstance(outcome, Refused):
+            self._metrics.refused(outcome.limit.name)
+        return outcome
 
     async def refund(self, counted: Counted) -> None:
         """Take back events that did not happen after all (an email that failed)."""
         await self._counters.refund(counted)
+
+    async def refuses(self, limit: Limit, key: str, now: float | None = None) -> Refused | None:
+        """`reached`, for a caller that refuses what is over the limit: a refusal."""
+        refused = await self.reached(limit, key, now)
+        if refused is not None:
+            self._metrics.refused(limit.name)
+        return refused
 
     async def reached(self, limit: Limit, key: str, now: float | None = None) -> Refused | None:
         moment = time.monotonic()

@@ -19,6 +19,7 @@ from gondulf.errors import DatabaseError
 from gondulf.services.bookkeeping import Bookkeeping
 from gondulf.services.domains import DomainService
 from gondulf.services.health import HealthMonitor
+from gondulf.services.metrics import Metrics
 from gondulf.services.outside.client_info import ClientInfoService
 from gondulf.services.outside.dns import DnsService, build_resolver
 from gondulf.services.outside.email import EmailSender
@@ -50,12 +51,14 @@ class Services:
         fetcher: Fetcher,
         email: EmailSender,
         store: Store | None,
+        metrics: Metrics,
     ) -> None:
         self.settings = settings
         self.dns = dns
         self.fetcher = fetcher
         self.email = email
         self._store = store
+        self.metrics = metrics
         self.limits = AbuseLimits.from_settings(settings.limits)
         self.bookkeeping = Bookkeeping()
 
@@ -75,7 +78,7 @@ class Services:
 
     @cached_property
     def limiter(self) -> RateLimiter:
-        return RateLimiter(self.store.limits)
+        return RateLimiter(self.store.limits, self.metrics)
 
     @cached_property
     def clients(self) -> ClientInfoService:
@@ -83,7 +86,7 @@ class Services:
 
     @cached_property
     def tokens(self) -> TokenService:
-        return TokenService(self.store, self.bookkeeping)
+        return TokenService(self.store, self.bookkeeping, self.metrics)
 
     @cached_property
     def codes(self) -> AuthorizationCodeService:
@@ -112,6 +115,7 @@ class Services:
             limiter=self.limiter,
             limits=self.limits,
             email=self.email,
+            metrics=self.metrics,
         )
         return SignIn(
             self.settings,
@@ -122,6 +126,7 @@ class Services:
             domains=self.domains,
             fetcher=self.fetcher,
             email_code=email_code,
+            metrics=self.metrics,
         )
 
 
@@ -148,14 +153,17 @@ async def open_services(
     create: bool = False,
     hold_lock: bool = False,
     client_ssl_context: ssl.SSLContext | None = None,
+    metrics: Metrics | None = None,
 ) -> AsyncIterator[Services]:
-    """Open what the settings describe; `client_ssl_context` overrides the trusted CAs.
+    """Open what the settings describe; `client_ssl_context` overrides the trusted CAs,
+    `metrics` is where the services count (the server's, served at /metrics).
 
     Only `create` (the server, `gondulf migrate`) may create the database: any other
     command run where there is none fails, naming where it looked, rather than work
     on a new empty one. `hold_lock` (the server) holds a shared lock on the database
     for as long as it runs, so `gondulf restore` can tell that a server is using it.
     """
+    metrics = metrics or Metrics()
     async with AsyncExitStack() as stack:
         store = None
         if database and not create and not settings.database_path.exists():
@@ -166,7 +174,7 @@ async def open_services(
         if hold_lock:
             stack.enter_context(server_lock(settings.database_path))
         if database:
-            store = await SQLiteStore.open(settings.database_path)
+            store = await SQLiteStore.open(settings.database_path, on_busy=metrics.database_busy)
             stack.push_async_callback(store.close)
             if migrate:
                 await apply_migrations(store.database)
@@ -175,7 +183,9 @@ async def open_services(
             dns_service, fetch_policy(settings), ssl_context=client_ssl_context
         )
         stack.push_async_callback(fetcher.close)
-        email = EmailSender(settings.smtp, debug=settings.debug, tls_context=client_ssl_context)
-        services = Services(settings, dns_service, fetcher, email, store)
+        email = EmailSender(
+            settings.smtp, debug=settings.debug, tls_context=client_ssl_context, metrics=metrics
+        )
+        services = Services(settings, dns_service, fetcher, email, store, metrics)
         stack.push_async_callback(services.bookkeeping.drain)  # before the store closes
         yield services

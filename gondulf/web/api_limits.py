@@ -36,7 +36,7 @@ def limit_failures(handler: Handler) -> Handler:
         limiter = services.limiter
         limit = services.limits.failed_api_per_ip
         key = address_key(client_ip(request))
-        refused = await limiter.reached(limit, key)
+        refused = await limiter.refuses(limit, key)
         if refused is not None:
             raise TooManyRequests(
                 f"more than {limit.count} failed calls from this address in the last hour",

@@ -14,10 +14,11 @@ from aiohttp.typedefs import Middleware
 from gondulf.config import Settings
 from gondulf.indieauth.metadata import server_metadata
 from gondulf.services.housekeeping import purge_forever
+from gondulf.services.metrics import Metrics
 from gondulf.services.runtime import open_services, require_writable
 from gondulf.web.in_flight import InFlight
 from gondulf.web.keys import API_PREFIXES, IN_FLIGHT, METADATA_DOCUMENT, SERVICES, SETTINGS
-from gondulf.web.middleware import errors, https_only, security_headers
+from gondulf.web.middleware import errors, https_only, observed, security_headers
 from gondulf.web.routes import add_routes, advertised_endpoints, api_prefixes, probe_paths
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -28,9 +29,10 @@ def create_app(
     settings: Settings, *, client_ssl_context: ssl.SSLContext | None = None
 ) -> web.Application:
     """The server for `settings`; `client_ssl_context` sets the CAs trusted for outgoing TLS."""
-    middlewares: list[Middleware] = [errors]
+    metrics = Metrics()  # this application's own registry, served at /metrics
+    middlewares: list[Middleware] = [observed(metrics), errors]
     if not settings.debug and settings.issuer.startswith("https:"):
-        middlewares.append(https_only(settings.issuer, probe_paths()))
+        middlewares.append(https_only(settings.issuer, probe_paths(settings)))
     app = web.Application(middlewares=middlewares, client_max_size=MAX_REQUEST_BYTES)
     app[SETTINGS] = settings
     app[IN_FLIGHT] = InFlight()
@@ -46,6 +48,7 @@ def create_app(
             create=True,
             hold_lock=True,
             client_ssl_context=client_ssl_context,
+            metrics=metrics,
         ) as services:
             await require_writable(services)
             app[SERVICES] = services
@@ -61,6 +64,6 @@ def create_app(
     app.cleanup_ctx.append(services_ctx)
     app.cleanup_ctx.append(housekeeping_ctx)
     app.on_response_prepare.append(security_headers)
-    add_routes(app)
+    add_routes(app, settings)
     app.router.add_static("/static/", STATIC_DIR, append_version=True, name="static")
     return app

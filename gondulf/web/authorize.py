@@ -41,7 +41,7 @@ from gondulf.web.client_address import client_ip
 from gondulf.web.forms import read_form
 from gondulf.web.keys import IN_FLIGHT, SERVICES, SETTINGS
 from gondulf.web.paths import Name, path_of, url_of
-from gondulf.web.responses import page, problem_page
+from gondulf.web.responses import count_problem, page, problem_page
 from gondulf.web.signin_pages import code_page, page_for, send_page, website_page
 
 log = logging.getLogger("gondulf.authorize")
@@ -200,7 +200,7 @@ async def start_sign_in(
     the code would go, but nothing is sent until they ask on that page.
     """
     signin = _signin(request)
-    session_id, session = await signin.sessions.create(auth_request, client)
+    session_id, session = await signin.start(auth_request, client)
     response: web.Response
     if auth_request.me_hint:
         try:
@@ -286,6 +286,7 @@ def sign_in_form(handler: FormHandler) -> Callable[[web.Request], Awaitable[web.
             current = await signin.sessions.reload(session)
             if current is None:
                 raise expired() from problem
+            count_problem(request, problem)
             error = " ".join(
                 part for part in (f"{problem.title}.", problem.detail, problem.fix) if part
             )
@@ -318,6 +319,7 @@ async def website_post(
             session = await signin.identify(session, website)
     except SignInProblem as problem:
         if problem.kind == Problem.BAD_WEBSITE:
+            count_problem(request, problem)
             return website_page(request, session, error=problem.detail, value=website)
         raise
     return send_page(request, session)

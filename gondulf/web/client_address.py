@@ -122,3 +122,19 @@ def origin_of(request: web.Request) -> Origin:
 
 def client_ip(request: web.Request) -> str:
     return origin_of(request).ip
+
+
+def from_trusted_proxy(request: web.Request) -> bool:
+    """Whether the socket's peer itself is one of the trusted proxies."""
+    return _trusted(request.remote or "", request.app[SETTINGS].trusted_proxies)
+
+
+def local_or_proxy(address: str, proxies: Sequence[Network]) -> bool:
+    """A loopback address (IPv4-mapped too) or one of the trusted proxies."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback or _trusted(address, proxies)

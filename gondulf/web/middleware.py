@@ -1,9 +1,11 @@
-"""Error rendering and the headers every response carries."""
+"""What every request goes through: its id, counting and timing, error rendering, https,
+and the headers every response carries."""
 
 from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -11,9 +13,12 @@ from aiohttp.typedefs import Handler, Middleware
 from gondulf.errors import DatabaseBusy
 from gondulf.indieauth.endpoints import METADATA_REL, metadata_url
 from gondulf.indieauth.errors import OAuthError
+from gondulf.logs import REQUEST_ID as LOGGED_REQUEST_ID
+from gondulf.services.metrics import UNMATCHED, Metrics
 from gondulf.services.signin.problems import SignInProblem
 from gondulf.web.client_address import origin_of
 from gondulf.web.keys import SETTINGS
+from gondulf.web.request_ids import HEADER, REQUEST_ID, choose_request_id, new_request_id
 from gondulf.web.responses import error_response, oauth_error_response, problem_page
 
 log = logging.getLogger("gondulf.web")
@@ -26,6 +31,36 @@ TITLES = {
     405: "Method not allowed",
     413: "Request too large",
 }
+
+
+def observed(metrics: Metrics) -> Middleware:
+    """The outermost middleware: the request's id for its log lines and its response, and
+    its count and time by route name and final status."""
+
+    @web.middleware
+    async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
+        started = time.perf_counter()
+        request[REQUEST_ID] = request_id = choose_request_id(request)
+        origin_of(request)  # the client, for the access log line
+        logged = LOGGED_REQUEST_ID.set(request_id)
+        status = None
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:  # redirects: `errors` renders every other status
+            status = exc.status
+            raise
+        finally:
+            LOGGED_REQUEST_ID.reset(logged)
+            if status is not None:  # None: cancelled, nothing was answered
+                resource = request.match_info.route.resource
+                route = (resource.name if resource is not None else None) or UNMATCHED
+                metrics.request_answered(
+                    route, request.method, status, time.perf_counter() - started
+                )
+
+    return observe
 
 
 @web.middleware
@@ -94,6 +129,7 @@ def https_only(issuer: str, probe_paths: frozenset[str]) -> Middleware:
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
     headers = response.headers
     headers["Server"] = "Gondulf"
+    headers[HEADER] = request.get(REQUEST_ID) or new_request_id()
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "no-referrer")
     headers.setdefault("X-Frame-Options", "DENY")

@@ -31,6 +31,7 @@ class Name(enum.StrEnum):
     GRANTS = "grants"
     GRANTS_REVOKE = "grants-revoke"
     GRANTS_SIGNOUT = "grants-signout"
+    METRICS = "metrics"
 
 
 def path_of(request: web.Request, name: Name) -> str:

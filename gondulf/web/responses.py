@@ -10,7 +10,7 @@ from aiohttp import web
 from gondulf.indieauth.errors import InsufficientScope, OAuthError, TooManyRequests
 from gondulf.services.signin.problems import RETRYABLE, SignInProblem
 from gondulf.templating import render
-from gondulf.web.keys import API_PREFIXES, SETTINGS
+from gondulf.web.keys import API_PREFIXES, SERVICES, SETTINGS
 from gondulf.web.paths import Name, path_of
 
 ERROR_CODES = {
@@ -91,8 +91,14 @@ def error_response(request: web.Request, status: int, title: str, detail: str) -
     return page(request, "error.html", status=status, title=title, detail=detail)
 
 
+def count_problem(request: web.Request, problem: SignInProblem) -> None:
+    """Every problem shown to a person is counted, by its kind, as a failed sign-in step."""
+    request.app[SERVICES].metrics.signin_failed(problem.kind.value)
+
+
 def problem_page(request: web.Request, problem: SignInProblem) -> web.Response:
     """A sign-in problem: what went wrong and exactly what to do about it."""
+    count_problem(request, problem)
     response = page(
         request,
         "problem.html",

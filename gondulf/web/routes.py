@@ -5,23 +5,27 @@ A new endpoint is one row here. Its path is registered under its name
 actions never spell it again; an `advertised` endpoint appears in the
 metadata document under that key; an `api` endpoint answers errors in JSON;
 a `probe` answers over plain HTTP in production; `limited` handlers count
-failed calls against the client's address.
+failed calls against the client's address; an endpoint with a `switch` exists only
+when its setting is on (otherwise its path is as unknown as any other).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from gondulf.config import Settings
 from gondulf.indieauth.endpoints import METADATA_PATH
 from gondulf.web import (
     authorize,
     grants,
     handlers,
     metadata,
+    metrics,
     redemption,
     revocation,
     userinfo,
@@ -40,6 +44,7 @@ class Route:
     api: bool = False
     probe: bool = False
     limited: frozenset[str] = field(default_factory=frozenset)  # methods counting failures
+    switch: Callable[[Settings], bool] | None = None  # served only when this says so
 
 
 def route(
@@ -52,11 +57,21 @@ def route(
     api: bool = False,
     probe: bool = False,
     limited: tuple[str, ...] = (),
+    switch: Callable[[Settings], bool] | None = None,
 ) -> Route:
     methods = {
         method: handler for method, handler in (("GET", get), ("POST", post)) if handler is not None
     }
-    return Route(name, path, MappingProxyType(methods), advertised, api, probe, frozenset(limited))
+    return Route(
+        name,
+        path,
+        MappingProxyType(methods),
+        advertised,
+        api,
+        probe,
+        frozenset(limited),
+        switch,
+    )
 
 
 ROUTES: tuple[Route, ...] = (
@@ -118,11 +133,23 @@ ROUTES: tuple[Route, ...] = (
     route(Name.GRANTS, "/grants", get=grants.grants_get),
     route(Name.GRANTS_REVOKE, "/grants/revoke", post=grants.revoke_post),
     route(Name.GRANTS_SIGNOUT, "/grants/signout", post=grants.signout_post),
+    route(
+        Name.METRICS,
+        "/metrics",
+        get=metrics.metrics_get,
+        probe=True,  # a scraper on this machine speaks plain HTTP
+        switch=lambda settings: settings.metrics,
+    ),
 )
 
 
-def add_routes(app: web.Application) -> None:
-    for item in ROUTES:
+def served(settings: Settings) -> tuple[Route, ...]:
+    """The routes these settings serve."""
+    return tuple(item for item in ROUTES if item.switch is None or item.switch(settings))
+
+
+def add_routes(app: web.Application, settings: Settings) -> None:
+    for item in served(settings):
         resource = app.router.add_resource(item.path, name=item.name.value)
         for method, handler in item.handlers.items():
             resource.add_route(
@@ -147,5 +174,5 @@ def api_prefixes() -> tuple[str, ...]:
     return (well_known, *sorted(item.path for item in ROUTES if item.api))
 
 
-def probe_paths() -> frozenset[str]:
-    return frozenset(item.path for item in ROUTES if item.probe)
+def probe_paths(settings: Settings) -> frozenset[str]:
+    return frozenset(item.path for item in served(settings) if item.probe)

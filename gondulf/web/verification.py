@@ -3,8 +3,6 @@ legacy `GET /token` older resource servers use."""
 
 from __future__ import annotations
 
-import time
-
 from aiohttp import web
 
 from gondulf.indieauth.errors import InvalidClient, InvalidRequest, InvalidToken
@@ -36,8 +34,8 @@ async def introspect(request: web.Request) -> web.Response:
         )
     if not token:
         raise InvalidRequest("token is required")
-    record = await services.tokens.lookup(token)
-    if record is None or not record.active(time.time()):
+    record = await services.tokens.introspect(token)
+    if record is None:
         return json_response(INACTIVE, headers=NO_STORE)
     return json_response(
         introspection_response(

@@ -19,6 +19,7 @@ import aiosmtplib
 from gondulf.config import SmtpSettings
 from gondulf.errors import GondulfError
 from gondulf.indieauth.urls import InvalidURL, canonical_host
+from gondulf.services.metrics import Metrics
 from gondulf.templating import render
 
 log = logging.getLogger("gondulf.email")
@@ -100,13 +101,30 @@ def smtp_test_message(*, sender: str, recipient: str, issuer: str, smtp_host: st
 
 class EmailSender:
     def __init__(
-        self, smtp: SmtpSettings, *, debug: bool, tls_context: ssl.SSLContext | None = None
+        self,
+        smtp: SmtpSettings,
+        *,
+        debug: bool,
+        metrics: Metrics,
+        tls_context: ssl.SSLContext | None = None,
     ) -> None:
         self.smtp = smtp
         self.log_only = debug and not smtp.host
         self._tls_context = tls_context
+        self._metrics = metrics
 
     async def send(self, message: EmailMessage) -> SendResult:
+        """Hand the message to the SMTP server; EmailError (counted) when that fails."""
+        try:
+            result = await self._send(message)
+        except EmailError:
+            self._metrics.email_failed()
+            raise
+        if not result.logged_only:
+            self._metrics.email_sent()
+        return result
+
+    async def _send(self, message: EmailMessage) -> SendResult:
         recipient = str(message["To"])
         if self.log_only:
             log.warning(

@@ -27,8 +27,9 @@ from urllib.parse import urlsplit
 from gondulf.config import Settings
 from gondulf.indieauth.urls import domain_of
 from gondulf.services.digests import keyed_digest, new_code, same
+from gondulf.services.metrics import Metrics
 from gondulf.services.outside.email import EmailError, EmailSender, code_message
-from gondulf.services.rate_limits import AbuseLimits, RateLimiter, address_key
+from gondulf.services.rate_limits import CODES_PER_SESSION, AbuseLimits, RateLimiter, address_key
 from gondulf.services.signin.problems import Problem, SignInProblem, minutes
 from gondulf.services.signin.sessions import AuthSession, AuthSessionStore
 from gondulf.storage.records import Counted
@@ -128,12 +129,14 @@ class EmailCodeMethod:
         limiter: RateLimiter,
         limits: AbuseLimits,
         email: EmailSender,
+        metrics: Metrics,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.limiter = limiter
         self.limits = limits
         self.email = email
+        self.metrics = metrics
 
     async def send_code(
         self, session: AuthSession, email: str, client_ip: str, *, known_as: str | None = None
@@ -153,6 +156,7 @@ class EmailCodeMethod:
                 in_place=True,
             )
         if proof.codes_sent >= self.limits.codes_per_session:
+            self.metrics.refused(CODES_PER_SESSION)
             raise SignInProblem(
                 Problem.TOO_MANY_CODES,
                 "Too many codes for this sign-in",
@@ -186,6 +190,7 @@ class EmailCodeMethod:
                 status=502,
                 in_place=True,
             ) from exc
+        self.metrics.code_sent()
         return saved
 
     async def _take_back(self, counted: Counted, saved: AuthSession, before: EmailProof) -> None:
@@ -243,6 +248,13 @@ class EmailCodeMethod:
         if nothing changed since, and is used up by it. Past the client's
         limit of wrong codes, a wrong code ends the code at once.
         """
+        result, checked = await self._check_code(session, code, client_ip)
+        self.metrics.code_checked(result.value)
+        return result, checked
+
+    async def _check_code(
+        self, session: AuthSession, code: str, client_ip: str
+    ) -> tuple[CodeCheck, AuthSession]:
         proof = email_state(session)
         if session.me is None or proof is None or not proof.code_live(time.time()):
             exhausted = proof is not None and proof.attempts >= MAX_CODE_ATTEMPTS

@@ -18,10 +18,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gondulf.config import Settings
+from gondulf.indieauth.clients import ClientInfo
+from gondulf.indieauth.request import AuthorizationRequest
 from gondulf.indieauth.responses import add_query
 from gondulf.indieauth.scopes import narrow
 from gondulf.indieauth.urls import InvalidURL, canonical_profile_url, domain_of
 from gondulf.services.domains import DomainService
+from gondulf.services.metrics import Metrics
 from gondulf.services.outside.dns import VERIFY_VALUE, verification_name
 from gondulf.services.outside.fetch import Fetcher, FetchError
 from gondulf.services.outside.homepage import HCard, Homepage, discover_homepage, same_host
@@ -59,6 +62,7 @@ class SignIn:
         domains: DomainService,
         fetcher: Fetcher,
         email_code: EmailCodeMethod,
+        metrics: Metrics,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
@@ -68,6 +72,7 @@ class SignIn:
         self.domains = domains
         self.fetcher = fetcher
         self.email_code = email_code  # the proof method: sends and checks codes
+        self.metrics = metrics
 
     async def admit(self, client_ip: str) -> None:
         """Count a sign-in started from `client_ip`, or refuse it over the limit."""
@@ -82,6 +87,14 @@ class SignIn:
                 status=429,
                 retry_after=outcome.retry_after,
             )
+
+    async def start(
+        self, request: AuthorizationRequest, client: ClientInfo | None
+    ) -> tuple[str, AuthSession]:
+        """A new sign-in (the caller admitted it): the session id for the cookie, the session."""
+        started = await self.sessions.create(request, client)
+        self.metrics.signin_started()
+        return started
 
     async def identify(self, session: AuthSession, website: str) -> AuthSession:
         """Check the website the person gave: DNS, its homepage and its rel=me addresses.
@@ -193,12 +206,14 @@ class SignIn:
             client_name=session.client.name if session.client else None,
         )
         log.info("sign-in approved for %s to %s", me, request.client_id)
+        self.metrics.signin_completed()
         return self.response_url(request.redirect_uri, {"code": code, "state": request.state})
 
     async def finish(self, session: AuthSession) -> str:
         """End a verified sign-in without a code (the grants page); returns the identity."""
         me = self._verified_identity(session)
         await self.sessions.end(session)
+        self.metrics.signin_completed()
         return me
 
     async def deny(self, session: AuthSession) -> None:

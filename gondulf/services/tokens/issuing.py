@@ -17,6 +17,7 @@ from typing import Any
 from gondulf.indieauth.errors import InvalidGrant, InvalidScope
 from gondulf.services.bookkeeping import Bookkeeping
 from gondulf.services.digests import new_id, new_secret, token_digest
+from gondulf.services.metrics import Metrics
 from gondulf.storage.records import NewToken, TokenKind, TokenRecord
 from gondulf.storage.repositories import Store
 
@@ -52,9 +53,14 @@ def _new_pair(
 
 
 class TokenService:
-    def __init__(self, store: Store, bookkeeping: Bookkeeping) -> None:
+    def __init__(self, store: Store, bookkeeping: Bookkeeping, metrics: Metrics) -> None:
         self._store = store
         self._bookkeeping = bookkeeping
+        self._metrics = metrics
+
+    def _issued(self, issued: IssuedTokens) -> IssuedTokens:
+        self._metrics.tokens_issued(access=1, refresh=1 if issued.refresh_token else 0)
+        return issued
 
     async def issue(
         self,
@@ -88,18 +94,27 @@ class TokenService:
         )
         issued, rows = _new_pair(template, access_lifetime, refresh_lifetime, None)
         await (store or self._store).tokens.insert(rows)
-        return issued
+        return self._issued(issued)
 
     async def lookup(self, token: str) -> TokenRecord | None:
         """Any token by its value, live or not."""
         return await self._store.tokens.by_hash(token_digest(token))
+
+    async def introspect(self, token: str, now: float | None = None) -> TokenRecord | None:
+        """The live token's record, access or refresh (RFC 7662), or None."""
+        record = await self.lookup(token)
+        active = record is not None and record.active(time.time() if now is None else now)
+        self._metrics.token_checked(active)
+        return record if active else None
 
     async def verify(self, token: str, now: float | None = None) -> TokenRecord | None:
         """The live access token's record, or None if unknown, expired or revoked."""
         at = time.time() if now is None else now
         record = await self.lookup(token)
         if record is None or record.kind != TokenKind.ACCESS or not record.active(at):
+            self._metrics.token_checked(False)
             return None
+        self._metrics.token_checked(True)
         if record.last_used_at is None or at - record.last_used_at >= LAST_USED_RESOLUTION:
             self._bookkeeping.note(
                 f"token:{record.id}", lambda: self._store.tokens.touch(record.id, int(at))
@@ -141,7 +156,7 @@ class TokenService:
                 template = replace(record, scope=granted, created_at=at, last_used_at=None)
                 issued, rows = _new_pair(template, access_lifetime, refresh_lifetime, record.id)
                 await tx.tokens.insert(rows)
-                return issued
+                return self._issued(issued)
         await self.revoke_family(record.family_id, at)  # a concurrent use rotated it first
         raise InvalidGrant("the refresh token was already used")
 
@@ -157,11 +172,15 @@ class TokenService:
         return True
 
     async def revoke_family(self, family_id: str, now: float | None = None) -> int:
-        return await self._store.tokens.revoke_family(family_id, _now(now))
+        revoked = await self._store.tokens.revoke_family(family_id, _now(now))
+        self._metrics.tokens_revoked(revoked)
+        return revoked
 
     async def revoke_ids(self, ids: Sequence[str], now: float | None = None) -> int:
         """Revoke tokens by id; a refresh token's whole family goes with it."""
-        return await self._store.tokens.revoke_ids(ids, _now(now))
+        revoked = await self._store.tokens.revoke_ids(ids, _now(now))
+        self._metrics.tokens_revoked(revoked)
+        return revoked
 
     async def get(self, token_id: str) -> TokenRecord | None:
         return await self._store.tokens.by_id(token_id)

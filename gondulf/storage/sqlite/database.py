@@ -14,7 +14,7 @@ import fcntl
 import os
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -57,9 +57,14 @@ def server_lock(path: Path, *, exclusive: bool = False) -> Iterator[None]:
 
 class Database:
     def __init__(
-        self, connection: aiosqlite.Connection, path: Path, reader: sqlite3.Connection | None = None
+        self,
+        connection: aiosqlite.Connection,
+        path: Path,
+        reader: sqlite3.Connection | None = None,
+        on_busy: Callable[[], None] | None = None,
     ) -> None:
         self._connection = connection
+        self._on_busy = on_busy
         self._reader = reader
         self._lock = asyncio.Lock()
         self._prober: sqlite3.Connection | None = None
@@ -67,9 +72,9 @@ class Database:
         self.path = path
 
     @classmethod
-    async def open(cls, path: Path) -> Database:
+    async def open(cls, path: Path, *, on_busy: Callable[[], None] | None = None) -> Database:
         """Open (creating the file 0600 and its folder 0700) with WAL, busy timeout and
-        foreign keys."""
+        foreign keys; `on_busy` is called each time a call raises DatabaseBusy."""
         try:
             private_file(path)
             connection = await aiosqlite.connect(path, isolation_level=None)
@@ -88,7 +93,7 @@ class Database:
         reader.row_factory = sqlite3.Row
         reader.execute(f"PRAGMA busy_timeout = {READ_BUSY_TIMEOUT_MS}")
         reader.execute("PRAGMA query_only = ON")
-        return cls(connection, path, reader)
+        return cls(connection, path, reader, on_busy)
 
     @asynccontextmanager
     async def _turn(self) -> AsyncIterator[None]:
@@ -98,6 +103,8 @@ class Database:
             async with asyncio.timeout(LOCK_WAIT):
                 await self._lock.acquire()
         except TimeoutError:
+            if self._on_busy is not None:
+                self._on_busy()
             raise DatabaseBusy(
                 f"the database {self.path} stayed busy for {LOCK_WAIT:g} s"
             ) from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -55,8 +55,9 @@ class SQLiteStore:
         self._in_transaction = executor is not db
 
     @classmethod
-    async def open(cls, path: Path) -> SQLiteStore:
-        return cls(await Database.open(path))
+    async def open(cls, path: Path, *, on_busy: Callable[[], None] | None = None) -> SQLiteStore:
+        """`on_busy` is called each time a call gives up waiting for the database."""
+        return cls(await Database.open(path, on_busy=on_busy))
 
     @property
     def path(self) -> Path:

@@ -37,18 +37,6 @@ JSON_FIELDS = ("time", "level", "logger", "message", "request_id", "exception")
 ACCESS_FIELDS = ("method", "path", "status", "duration_ms", "client", "bytes", "user_agent")
 
 
-class RequestIdFilter(logging.Filter):
-    """Stamps each record with the id of the request being handled, if any, as it is made.
-
-    A record that names its request itself (the access log's, made after the handler
-    returned) keeps that id.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.__dict__.setdefault("request_id", REQUEST_ID.get())
-        return True
-
-
 class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__(TEXT_FORMAT)
@@ -78,9 +66,14 @@ class JsonFormatter(logging.Formatter):
 
 class DeferredQueueHandler(logging.handlers.QueueHandler):
     """Hands the record over as it is: formatting happens on the writer's thread. Gondulf
-    logs only plain values as arguments, so nothing changes meanwhile."""
+    logs only plain values as arguments, so nothing changes meanwhile.
+
+    Here, still on the thread (and in the task) that logged it, the record is stamped
+    with the id of the request being handled, or None outside requests.
+    """
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        record.request_id = REQUEST_ID.get()
         return record
 
 
@@ -152,9 +145,7 @@ def configure_logging(level: str, fmt: str) -> None:
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)
-    handler = DeferredQueueHandler(records)
-    handler.addFilter(RequestIdFilter())
-    root.addHandler(handler)
+    root.addHandler(DeferredQueueHandler(records))
     root.setLevel(level)
     # aiohttp's own access log is replaced by gondulf.web.access_log (no query strings).
     logging.getLogger("aiohttp.access").propagate = False

@@ -81,7 +81,8 @@ class RateLimiter:
     `reached` is on the hot path of every API call: its answer is reused for
     RECENT_FOR seconds, and forgotten at once when this process counts an event
     for the same key (another process's events are seen within RECENT_FOR).
-    Every refusal is counted in the metrics by the limit's name.
+    Every refusal `acquire` answers is counted in the metrics by the limit's name (a
+    caller refusing because a limit is `reached` counts its own).
     """
 
     def __init__(self, counters: RateLimits, metrics: Metrics) -> None:
@@ -101,13 +102,6 @@ class RateLimiter:
     async def refund(self, counted: Counted) -> None:
         """Take back events that did not happen after all (an email that failed)."""
         await self._counters.refund(counted)
-
-    async def refuses(self, limit: Limit, key: str, now: float | None = None) -> Refused | None:
-        """`reached`, for a caller that refuses what is over the limit: a refusal."""
-        refused = await self.reached(limit, key, now)
-        if refused is not None:
-            self._metrics.refused(limit.name)
-        return refused
 
     async def reached(self, limit: Limit, key: str, now: float | None = None) -> Refused | None:
         moment = time.monotonic()

@@ -14,15 +14,15 @@ from aiohttp.abc import AbstractAccessLogger
 
 from gondulf.logs import FIELDS
 from gondulf.web.client_address import ORIGIN_KEY
-from gondulf.web.request_ids import REQUEST_ID
 
 log = logging.getLogger("gondulf.access")
 
 
 class AccessLogger(AbstractAccessLogger):
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        # The middleware worked both out; a request aiohttp refused before it (a malformed
-        # request line) has neither.
+        # The middleware worked the client out (and set the request's id, which the log
+        # handler adds); a request aiohttp refused before it (a malformed request line)
+        # has neither.
         origin = request.get(ORIGIN_KEY)
         client = origin.ip if origin is not None else request.remote or ""
         duration_ms = round(time * 1000, 3)
@@ -34,7 +34,6 @@ class AccessLogger(AbstractAccessLogger):
             response.status,
             duration_ms,
             extra={
-                "request_id": request.get(REQUEST_ID),
                 FIELDS: {
                     "method": request.method,
                     "path": request.path,

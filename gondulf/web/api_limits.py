@@ -36,8 +36,9 @@ def limit_failures(handler: Handler) -> Handler:
         limiter = services.limiter
         limit = services.limits.failed_api_per_ip
         key = address_key(client_ip(request))
-        refused = await limiter.refuses(limit, key)
+        refused = await limiter.reached(limit, key)
         if refused is not None:
+            services.metrics.refused(limit.name)
             raise TooManyRequests(
                 f"more than {limit.count} failed calls from this address in the last hour",
                 refused.retry_after,

@@ -30,7 +30,7 @@ def create_app(
 ) -> web.Application:
     """The server for `settings`; `client_ssl_context` sets the CAs trusted for outgoing TLS."""
     metrics = Metrics()  # this application's own registry, served at /metrics
-    middlewares: list[Middleware] = [observed(metrics), errors]
+    middlewares: list[Middleware] = [observed(metrics if settings.metrics else None), errors]
     if not settings.debug and settings.issuer.startswith("https:"):
         middlewares.append(https_only(settings.issuer, probe_paths(settings)))
     app = web.Application(middlewares=middlewares, client_max_size=MAX_REQUEST_BYTES)

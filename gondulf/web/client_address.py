@@ -11,8 +11,8 @@ either: headers from an untrusted peer are ignored.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -46,7 +46,8 @@ def _address(text: str) -> str | None:
         return None
 
 
-def _trusted(address: str, proxies: Sequence[Network]) -> bool:
+@functools.lru_cache(maxsize=4096)  # asked at every request about the same few peers
+def _trusted(address: str, proxies: tuple[Network, ...]) -> bool:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -78,7 +79,7 @@ def _joined(headers: Headers, name: str) -> str | None:
 
 
 def request_origin(
-    peer: str, transport_https: bool, headers: Headers, proxies: Sequence[Network]
+    peer: str, transport_https: bool, headers: Headers, proxies: tuple[Network, ...]
 ) -> Origin:
     """The client's address and scheme, believing forwarding headers only from proxies."""
     if not proxies or not _trusted(peer, proxies):
@@ -129,7 +130,7 @@ def from_trusted_proxy(request: web.Request) -> bool:
     return _trusted(request.remote or "", request.app[SETTINGS].trusted_proxies)
 
 
-def local_or_proxy(address: str, proxies: Sequence[Network]) -> bool:
+def local_or_proxy(address: str, proxies: tuple[Network, ...]) -> bool:
     """A loopback address (IPv4-mapped too) or one of the trusted proxies."""
     try:
         ip = ipaddress.ip_address(address)

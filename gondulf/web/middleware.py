@@ -13,12 +13,12 @@ from aiohttp.typedefs import Handler, Middleware
 from gondulf.errors import DatabaseBusy
 from gondulf.indieauth.endpoints import METADATA_REL, metadata_url
 from gondulf.indieauth.errors import OAuthError
-from gondulf.logs import REQUEST_ID as LOGGED_REQUEST_ID
+from gondulf.logs import REQUEST_ID
 from gondulf.services.metrics import UNMATCHED, Metrics
 from gondulf.services.signin.problems import SignInProblem
 from gondulf.web.client_address import origin_of
 from gondulf.web.keys import SETTINGS
-from gondulf.web.request_ids import HEADER, REQUEST_ID, choose_request_id, new_request_id
+from gondulf.web.request_ids import HEADER, choose_request_id, new_request_id
 from gondulf.web.responses import error_response, oauth_error_response, problem_page
 
 log = logging.getLogger("gondulf.web")
@@ -33,32 +33,44 @@ TITLES = {
 }
 
 
-def observed(metrics: Metrics) -> Middleware:
-    """The outermost middleware: the request's id for its log lines and its response, and
-    its count and time by route name and final status."""
+def observed(metrics: Metrics | None) -> Middleware:
+    """The outermost middleware: the request's id and, when metrics are served, its count
+    and time by route name and final status (nobody reads them otherwise).
+
+    aiohttp answers each request in a task of its own, with its own copy of the context,
+    so the id set here (gondulf.logs.REQUEST_ID) stays with this request: on every line
+    logged while it is handled, on its response (security_headers) and on its access log
+    line, and on no other request's.
+    """
+
+    def begin(request: web.Request) -> None:
+        REQUEST_ID.set(choose_request_id(request))
+        origin_of(request)  # the client, for the access log line
+
+    @web.middleware
+    async def identify(request: web.Request, handler: Handler) -> web.StreamResponse:
+        begin(request)
+        return await handler(request)
+
+    if metrics is None:
+        return identify
+
+    def answered(request: web.Request, status: int, started: float) -> None:
+        resource = request.match_info.route.resource
+        route = (resource.name if resource is not None else None) or UNMATCHED
+        metrics.request_answered(route, request.method, status, time.perf_counter() - started)
 
     @web.middleware
     async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
-        request[REQUEST_ID] = request_id = choose_request_id(request)
-        origin_of(request)  # the client, for the access log line
-        logged = LOGGED_REQUEST_ID.set(request_id)
-        status = None
+        begin(request)
         try:
             response = await handler(request)
-            status = response.status
-            return response
         except web.HTTPException as exc:  # redirects: `errors` renders every other status
-            status = exc.status
+            answered(request, exc.status, started)
             raise
-        finally:
-            LOGGED_REQUEST_ID.reset(logged)
-            if status is not None:  # None: cancelled, nothing was answered
-                resource = request.match_info.route.resource
-                route = (resource.name if resource is not None else None) or UNMATCHED
-                metrics.request_answered(
-                    route, request.method, status, time.perf_counter() - started
-                )
+        answered(request, response.status, started)
+        return response
 
     return observe
 
@@ -129,7 +141,7 @@ def https_only(issuer: str, probe_paths: frozenset[str]) -> Middleware:
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
     headers = response.headers
     headers["Server"] = "Gondulf"
-    headers[HEADER] = request.get(REQUEST_ID) or new_request_id()
+    headers[HEADER] = REQUEST_ID.get() or new_request_id()  # aiohttp's own 400s have none
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "no-referrer")
     headers.setdefault("X-Frame-Options", "DENY")

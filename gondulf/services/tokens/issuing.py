@@ -163,8 +163,9 @@ class TokenService:
         """Revoke tokens by id; a refresh token's whole family goes with it."""
         return await self._store.tokens.revoke_ids(ids, _now(now))
 
-    async def get(self, token_id: str) -> TokenRecord | None:
-        return await self._store.tokens.by_id(token_id)
+    async def with_id_prefix(self, prefix: str, limit: int = 10) -> list[TokenRecord]:
+        """The tokens an ID as typed may mean: its full ID or any start of it."""
+        return await self._store.tokens.by_id_prefix(prefix.strip().lower(), limit)
 
     async def find(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -34,13 +35,18 @@ from gondulf.timestamps import utc_text
 
 def check_config(json_output: JsonOption = False, dev: DevOption = False) -> None:
     """Show the effective settings (secrets masked) and every problem with them."""
+    report_settings(Path(".env"), json_output=json_output, dev=dev)
+
+
+def report_settings(env_file: Path, *, json_output: bool, dev: bool = False) -> None:
+    """check-config's report of the settings the environment and `env_file` make."""
     from gondulf.config import SETTING_SPECS, load_settings, read_environment, setting_sources
 
-    sources = setting_sources()
-    raw = read_environment()
+    sources = setting_sources(env_file=env_file)
+    raw = read_environment(env_file=env_file)
     warnings = []
     try:
-        settings = load_settings(dev=dev)
+        settings = load_settings(env_file=env_file, dev=dev)
         values, problems, warnings = settings.masked(), [], settings.warnings()
     except ConfigError as exc:
         problems = exc.problems

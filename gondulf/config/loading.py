@@ -35,10 +35,13 @@ MIN_SECRET_LENGTH = 32
 
 
 def _dotenv(path: Path) -> dict[str, str | None]:
-    """The variables of a `.env` file (python-dotenv, loaded only when there is one)."""
+    """The variables of a `.env` file (python-dotenv, loaded only when there is one).
+
+    Values are taken as written: `${NAME}` in a password is not replaced by a variable.
+    """
     from dotenv import dotenv_values
 
-    return dict(dotenv_values(path))
+    return dict(dotenv_values(path, interpolate=False))
 
 
 def read_environment(

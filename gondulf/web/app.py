@@ -15,6 +15,7 @@ from gondulf.config import Settings
 from gondulf.indieauth.metadata import server_metadata
 from gondulf.services.housekeeping import purge_forever
 from gondulf.services.runtime import open_services, require_writable
+from gondulf.web.client_address import client_origin
 from gondulf.web.in_flight import InFlight
 from gondulf.web.keys import API_PREFIXES, IN_FLIGHT, METADATA_DOCUMENT, SERVICES, SETTINGS
 from gondulf.web.middleware import errors, https_only, security_headers
@@ -28,7 +29,7 @@ def create_app(
     settings: Settings, *, client_ssl_context: ssl.SSLContext | None = None
 ) -> web.Application:
     """The server for `settings`; `client_ssl_context` sets the CAs trusted for outgoing TLS."""
-    middlewares: list[Middleware] = [errors]
+    middlewares: list[Middleware] = [client_origin, errors]
     if not settings.debug and settings.issuer.startswith("https:"):
         middlewares.append(https_only(settings.issuer, probe_paths()))
     app = web.Application(middlewares=middlewares, client_max_size=MAX_REQUEST_BYTES)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from gondulf.config import Network
@@ -118,6 +119,13 @@ def origin_of(request: web.Request) -> Origin:
     )
     request[ORIGIN_KEY] = origin
     return origin
+
+
+@web.middleware
+async def client_origin(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Works out the Origin before anything else, so the access log names the same client."""
+    origin_of(request)
+    return await handler(request)
 
 
 def client_ip(request: web.Request) -> str:

@@ -14,7 +14,7 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError  # Typer's own copy of Click
 
 from gondulf import __version__
-from gondulf.cli import admin, checks, serve
+from gondulf.cli import admin, checks, demo, serve
 from gondulf.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 
 EXIT_CODES_HELP = (
@@ -56,6 +56,7 @@ def root(
 
 
 app.command("serve", epilog=EXIT_CODES_HELP)(serve.serve)
+app.command("demo", epilog=EXIT_CODES_HELP)(demo.demo)
 app.command("check-config", epilog=EXIT_CODES_HELP)(checks.check_config)
 app.command("migrate", epilog=EXIT_CODES_HELP)(checks.migrate)
 app.command("verify-dns", epilog=EXIT_CODES_HELP)(checks.verify_dns)

@@ -15,7 +15,7 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError  # Typer's own copy of Click
 
 from gondulf import __version__
-from gondulf.cli import admin, checks, init, serve
+from gondulf.cli import admin, checks, demo, init, serve
 from gondulf.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 
 EXIT_CODES_HELP = (
@@ -67,6 +67,7 @@ def _add(group: typer.Typer, name: str, command: Callable[..., None]) -> None:
 
 for _name, _command in (
     ("serve", serve.serve),
+    ("demo", demo.demo),
     ("init", init.init),
     ("check-config", checks.check_config),
     ("migrate", checks.migrate),

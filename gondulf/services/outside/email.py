@@ -129,6 +129,7 @@ class EmailSender:
             log.warning(
                 "development mode, no SMTP host: email not sent, written here:\n%s",
                 message.as_string(),
+                extra={"email_message": message},  # for `gondulf demo`, which shows it
             )
             return SendResult(recipient, "written to the log (development mode)", True)
         smtp = self.smtp

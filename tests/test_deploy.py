@@ -118,24 +118,34 @@ def test_the_unit_keeps_every_hardening_directive() -> None:
     assert "ExecStartPre" not in found  # serve applies pending migrations itself
 
 
-GENERATED_SECRET = "$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
-
-
-def readme_env(readme: str, env_file: str) -> dict[str, str]:
-    """The variables the README's Deploy section writes to `env_file`, expansions done."""
-    block = re.search(rf"cat > {re.escape(env_file)} <<EOF\n(.*?)\n *EOF\n", readme, re.S)
-    assert block is not None, f"the README no longer writes {env_file}"
-    text = block.group(1).replace(GENERATED_SECRET, SECRET).replace("$HOST", HOST)
-    assert "$" not in text, text
-    return dict(line.strip().split("=", 1) for line in text.splitlines())
-
-
-def test_the_readmes_env_is_valid_and_matches_the_unit() -> None:
+async def test_the_readmes_init_line_writes_a_valid_env_that_matches_the_unit(
+    tmp_path: Path,
+) -> None:
+    """The Deploy section's `gondulf init` line, run for real (the SMTP answers given as
+    options instead of typed): its settings pass and point where the unit expects."""
     found = directives(UNIT.read_text())
     (folder,), (state,) = found["WorkingDirectory"], found["StateDirectory"]
     readme = (ROOT / "README.md").read_text()
     assert f"\n   HOST={HOST}\n" in readme
-    settings = load_settings(readme_env(readme, f"{folder}/.env"), env_file=None)
+    assert f"\n   cd {folder}\n" in readme
+    line = re.search(r"\n +\.venv/bin/gondulf (init [^\n]*)\n", readme)
+    assert line is not None, "the README no longer runs gondulf init"
+    arguments = line.group(1).replace("$HOST", HOST).split()
+    answers = ["--smtp-host", "smtp.example.com", "--smtp-username", "u", "--smtp-password", "-"]
+    base = {k: v for k, v in os.environ.items() if not k.startswith("GONDULF_")}
+    process = await asyncio.create_subprocess_exec(
+        GONDULF,
+        *arguments,
+        *answers,
+        cwd=tmp_path,
+        env=base,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(b"secret password\n"), 30)
+    assert process.returncode == 0, out.decode() + err.decode()
+    settings = load_settings({}, env_file=tmp_path / ".env")
     assert settings.database_path == Path(f"/var/lib/{state}/gondulf.db")
     assert settings.issuer == f"https://{HOST}/" and not settings.debug
     assert [str(network) for network in settings.trusted_proxies] == ["127.0.0.1/32"]

@@ -537,6 +537,7 @@ async def test_serve_on_a_busy_port_fails_in_one_line(cli: Cli, env: dict[str, s
         result = await cli("serve", "--port", str(port), env=env)
     assert result.code == 4
     assert "cannot listen on 127.0.0.1:" in result.stderr
+    assert "serving on" not in result.stderr  # said only once the port is ours
     no_traceback(result)
 
 

@@ -82,15 +82,17 @@ def man_pages(folder: Path) -> None:
     command = gondulf_command()
     with tempfile.TemporaryDirectory() as scratch:
         sections = Path(scratch) / "sections.h2m"
-        sections.write_text(environment_section())
+        sections.write_text(environment_section() + FILES_SECTION + EXIT_STATUS_SECTION)
         help2man(command, "a self-hosted IndieAuth server", folder / "gondulf.1", sections)
+        see_also = Path(scratch) / "command.h2m"
+        see_also.write_text(EXIT_STATUS_SECTION + COMMAND_SEE_ALSO)
         for words, description in command_summaries().items():
             name = "-".join(words.split())
             wrapper = Path(scratch) / f"gondulf-{name}"
             wrapper.write_text(f'#!/bin/sh\nexec "{command}" {words} "$@"\n')
             wrapper.chmod(0o755)
             page = folder / f"gondulf-{name}.1"
-            help2man(str(wrapper), description, page)
+            help2man(str(wrapper), description, page, see_also)
             # the page describes the command as people type it
             page.write_text(page.read_text().replace(f"gondulf-{name}", f"gondulf {words}"))
 
@@ -126,6 +128,47 @@ def readme() -> str:
     return README_TABLE.sub(lambda m: m.group(1) + settings_table() + m.group(2), text)
 
 
+EXIT_STATUS_SECTION = """[EXIT STATUS]
+.TP
+.B 0
+Success (for checks: everything passed).
+.TP
+.B 1
+A check ran and found a problem, nothing matched (an unknown token, domain or resource
+server), or a confirmation was declined.
+.TP
+.B 2
+Wrong arguments: an unknown command or option, a missing argument, an ambiguous token
+ID, no answer to a confirmation (add --yes).
+.TP
+.B 3
+Invalid configuration (gondulf check-config shows every problem).
+.TP
+.B 4
+A service failed: the database (also: there is none where the settings point), DNS,
+SMTP or the web.
+"""
+
+FILES_SECTION = """[FILES]
+.TP
+.I .env
+Settings, read from the working directory; the environment wins over it.
+.TP
+.I data/gondulf.db
+The SQLite database (GONDULF_DATABASE_URL), with its -wal, -shm and .lock files beside
+it. Only gondulf serve and gondulf migrate create it. gondulf restore keeps the database
+it replaces beside it as gondulf.db.before-restore-TIMESTAMP.
+.TP
+.I data/dev-secret-key
+The secret gondulf serve --dev generates once and reads back (development only).
+"""
+
+COMMAND_SEE_ALSO = """[SEE ALSO]
+.BR gondulf (1)
+for the settings (ENVIRONMENT) and files.
+"""
+
+
 def environment_section() -> str:
     """The ENVIRONMENT section help2man includes in gondulf.1."""
     lines = [
@@ -152,26 +195,27 @@ def env_example() -> str:
     return "\n".join(lines)
 
 
-def generate(root: Path) -> None:
+def generate(root: Path, man: bool = True) -> None:
     (root / "man").mkdir(exist_ok=True)
     (root / "completions").mkdir(exist_ok=True)
-    man_pages(root / "man")
+    if man:
+        man_pages(root / "man")
     completions(root / "completions")
     (root / ".env.example").write_text(env_example())
     (root / "README.md").write_text(readme())
 
 
-def stale_files() -> list[str]:
+def stale_files(man: bool = True) -> list[str]:
     with tempfile.TemporaryDirectory() as scratch:
         fresh = Path(scratch)
-        generate(fresh)
+        generate(fresh, man)
         stale = []
         for path in sorted(p for p in fresh.rglob("*") if p.is_file()):
             relative = path.relative_to(fresh)
             current = ROOT / relative
             if not current.is_file() or current.read_text() != path.read_text():
                 stale.append(str(relative))
-        for folder in ("man", "completions"):
+        for folder in ("man", "completions") if man else ("completions",):
             for path in (ROOT / folder).glob("*"):
                 if not (fresh / folder / path.name).exists():
                     stale.append(f"{folder}/{path.name} (no longer generated)")
@@ -181,15 +225,19 @@ def stale_files() -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report stale files")
-    if parser.parse_args().check:
-        stale = stale_files()
+    parser.add_argument(
+        "--without-man", action="store_true", help="leave out the man pages (no help2man)"
+    )
+    arguments = parser.parse_args()
+    if arguments.check:
+        stale = stale_files(man=not arguments.without_man)
         if stale:
             print("stale generated files (run python scripts/generate_docs.py):")
             print("\n".join(f"  {name}" for name in stale))
             sys.exit(1)
         print("generated files are up to date")
     else:
-        generate(ROOT)
+        generate(ROOT, man=not arguments.without_man)
 
 
 if __name__ == "__main__":

@@ -136,7 +136,11 @@ def cli(tmp_path: Path) -> Callable[..., Awaitable[CliResult]]:
     """Run the installed `gondulf` console script in tmp_path with exactly `env`."""
 
     async def run(
-        *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 30
+        *args: str,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        timeout: float = 30,
+        input: str | None = None,  # what is piped to standard input; none: /dev/null
     ) -> CliResult:
         base = {k: v for k, v in os.environ.items() if not k.startswith("GONDULF_")}
         base.update({"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})
@@ -147,9 +151,10 @@ def cli(tmp_path: Path) -> Callable[..., Awaitable[CliResult]]:
             cwd=cwd or tmp_path,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            stdin=asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.DEVNULL if input is None else asyncio.subprocess.PIPE,
         )
-        out, err = await asyncio.wait_for(process.communicate(), timeout)
+        sent = None if input is None else input.encode()
+        out, err = await asyncio.wait_for(process.communicate(sent), timeout)
         return CliResult(process.returncode or 0, out.decode(), err.decode())
 
     return run

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sqlite3
 import stat
 from collections.abc import Awaitable, Callable
@@ -122,7 +123,7 @@ async def test_me_matches_one_exact_identity_not_its_host(
     )
     assert {t["me"] for t in shared} == {"https://jane.test/~bob/"} and len(shared) == 2
     result = await cli("tokens", "revoke", "--me", "jane.test", "--yes", "--json", env=env)
-    assert json.loads(result.stdout) == {"revoked": 4}
+    assert json.loads(result.stdout)["revoked"] == 4
     assert await live(env, bob.access_token)
 
 
@@ -156,17 +157,38 @@ async def test_tokens_revoke_by_domain(
     cli: Cli, env: dict[str, str], seeded: dict[str, IssuedTokens]
 ) -> None:
     result = await cli("tokens", "revoke", "--me", "jane.test", "--yes", "--json", env=env)
-    assert json.loads(result.stdout) == {"revoked": 4}
+    assert json.loads(result.stdout)["revoked"] == 4
     assert await live(env, seeded["bob"].access_token)
 
 
-async def test_tokens_revoke_asks_for_confirmation(
+async def test_tokens_revoke_without_an_answer_asks_for_yes(
     cli: Cli, env: dict[str, str], seeded: dict[str, IssuedTokens]
 ) -> None:
-    result = await cli("tokens", "revoke", "--client", "https://app.test/", env=env)
+    result = await cli("tokens", "revoke", "--client", "https://app.test/", env=env)  # /dev/null
     assert result.code == 2
-    assert "add --yes" in result.stderr
+    assert "no answer on standard input; add --yes" in result.stderr
     assert await live(env, seeded["jane"].access_token)
+
+
+@pytest.mark.parametrize("answer", ["n\n", "no\n", "\n", "maybe\n"])
+async def test_a_piped_no_declines_like_a_typed_one(
+    cli: Cli, env: dict[str, str], seeded: dict[str, IssuedTokens], answer: str
+) -> None:
+    result = await cli("tokens", "revoke", "--client", "https://app.test/", env=env, input=answer)
+    assert result.code == 1
+    assert "Revoke 3 token(s)? [y/N]" in result.stderr  # asked on stderr: stdout stays clean
+    assert "declined; nothing was changed" in result.stderr and result.stdout == ""
+    assert await live(env, seeded["jane"].access_token)
+
+
+async def test_a_piped_yes_confirms(
+    cli: Cli, env: dict[str, str], seeded: dict[str, IssuedTokens]
+) -> None:
+    result = await cli(
+        "tokens", "revoke", "--client", "https://app.test/", "--json", env=env, input="y\n"
+    )
+    assert result.code == 0 and json.loads(result.stdout)["revoked"] == 3
+    assert not await live(env, seeded["jane"].access_token)
 
 
 @pytest.mark.parametrize("args", [[], ["some-id", "--me", "jane.test"], ["--client", "nope"]])
@@ -178,11 +200,61 @@ async def test_tokens_revoke_argument_errors(
     assert result.stderr.startswith("gondulf: error: ") and "Traceback" not in result.stderr
 
 
-async def test_tokens_revoke_unknown_id(
+async def test_an_unknown_token_id_is_nothing_matched(
     cli: Cli, env: dict[str, str], seeded: dict[str, IssuedTokens]
 ) -> None:
-    result = await cli("tokens", "revoke", "no-such-id", "--yes", env=env)
-    assert result.code == 2 and "no token has the ID" in result.stderr
+    result = await cli("tokens", "revoke", "ffffffffffffffffff", "--yes", env=env)
+    assert result.code == 1 and "no token's ID starts with 'ffffffffffffffffff'" in result.stderr
+
+
+async def test_revoking_for_an_identity_without_tokens_is_nothing_matched(
+    cli: Cli, env: dict[str, str], seeded: dict[str, IssuedTokens]
+) -> None:
+    result = await cli("tokens", "revoke", "--me", "nobody.test", "--yes", env=env)
+    assert result.code == 1 and "no active token matches --me https://nobody.test/" in result.stderr
+
+
+async def rename_token(env: dict[str, str], old: str, new: str) -> None:
+    db = await open_db(env)
+    try:
+        await db.execute("UPDATE tokens SET id = ? WHERE id = ?", (new, old))
+    finally:
+        await db.close()
+
+
+async def test_tokens_revoke_takes_a_unique_start_of_the_id(
+    cli: Cli, env: dict[str, str], seeded: dict[str, IssuedTokens]
+) -> None:
+    await rename_token(env, seeded["bob"].access.id, "abc0000000000001")
+    result = await cli("tokens", "revoke", "ABC0", "--yes", env=env)
+    assert result.code == 0, result.stderr
+    assert "access token abc0000000000001 of https://bob.test/" in result.stdout
+    assert not await live(env, seeded["bob"].access_token)
+    assert await live(env, seeded["jane"].access_token)
+
+
+async def test_an_ambiguous_start_of_an_id_lists_the_candidates(
+    cli: Cli, env: dict[str, str], seeded: dict[str, IssuedTokens]
+) -> None:
+    await rename_token(env, seeded["bob"].access.id, "abc0000000000001")
+    await rename_token(env, seeded["jane-other-app"].access.id, "abc0000000000002")
+    result = await cli("tokens", "revoke", "abc", "--yes", env=env)
+    assert result.code == 2
+    assert "'abc' is the start of several IDs, give more of it" in result.stderr
+    assert "abc0000000000001 of https://bob.test/" in result.stderr
+    assert "abc0000000000002 of https://jane.test/" in result.stderr
+    assert await live(env, seeded["bob"].access_token)
+    assert await live(env, seeded["jane-other-app"].access_token)
+
+
+async def test_tokens_list_never_cuts_an_id_on_a_narrow_terminal(
+    cli: Cli, env: dict[str, str], seeded: dict[str, IssuedTokens]
+) -> None:
+    await rename_token(env, seeded["bob"].access.id, "abc0000000000001")
+    result = await cli("tokens", "list", env={**env, "COLUMNS": "60"})
+    assert result.code == 0
+    assert "abc0000000000001" in result.stdout  # whole, on one line
+    assert all(len(line) <= 60 for line in result.stdout.splitlines())
 
 
 # -- domains -----------------------------------------------------------------------------------
@@ -340,6 +412,15 @@ async def test_backup_refuses_to_overwrite(cli: Cli, env: dict[str, str], tmp_pa
     assert (tmp_path / "exists.db").read_text() == "precious"
 
 
+async def test_backup_names_the_absolute_path_it_wrote(
+    cli: Cli, env: dict[str, str], tmp_path: Path
+) -> None:
+    await (await open_db(env)).close()
+    result = await cli("backup", "copy.db", env=env)  # relative to where it runs
+    assert result.code == 0
+    assert f"Wrote {tmp_path / 'copy.db'} (" in result.stdout
+
+
 async def test_restore_refuses_while_a_server_holds_the_database(
     cli: Cli, env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -373,6 +454,74 @@ async def test_restore_brings_back_the_backup_and_keeps_the_old_database(
     assert [r["bucket"] for r in rows] == ["before"]
     with sqlite3.connect(kept) as old:
         assert {r[0] for r in old.execute("SELECT bucket FROM rate_limits")} == {"before", "after"}
+
+
+async def test_restore_keeps_dead_what_died_after_the_backup(
+    cli: Cli, env: dict[str, str], seeded: dict[str, IssuedTokens], tmp_path: Path
+) -> None:
+    """A token revoked, a refresh token used, a token purged, a resource server removed
+    since the backup: none of them works again once it is restored."""
+    for name in ("micropub", "reader"):
+        assert (await cli("resource-servers", "add", name, env=env)).code == 0
+    assert (await cli("backup", str(tmp_path / "copy.db"), env=env)).code == 0
+
+    assert (await cli("tokens", "revoke", seeded["bob"].access.id, "--yes", env=env)).code == 0
+    db = await open_db(env)
+    try:
+        tokens = TokenService(SQLiteStore(db), Bookkeeping(), Metrics())
+        jane_refresh = seeded["jane"].refresh_token
+        assert jane_refresh is not None
+        rotated = await tokens.refresh(
+            jane_refresh, "https://app.test/", None, access_lifetime=3600, refresh_lifetime=86400
+        )
+        await db.execute("DELETE FROM tokens WHERE id = ?", (seeded["jane-other-app"].access.id,))
+        await issue(db, me="https://carol.test/", family="f-carol", refresh=False)
+    finally:
+        await db.close()
+    assert (await cli("resource-servers", "remove", "reader", env=env)).code == 0
+    assert (await cli("resource-servers", "add", "added-since", env=env)).code == 0
+
+    result = await cli("restore", str(tmp_path / "copy.db"), "--yes", "--json", env=env)
+    assert result.code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert re.fullmatch(
+        r".*/gondulf\.db\.before-restore-\d{4}-\d\d-\d\dT\d{6}Z", report["previous"]
+    )
+    assert report["tokens_revoked_again"] == 3  # bob's, jane's used refresh token, the purged
+    assert report["servers_removed_again"] == 1
+    assert report["tokens_lost"] == 3  # carol's and the pair the refresh gave
+    assert report["servers_lost"] == 1
+
+    assert not await live(env, seeded["bob"].access_token)
+    assert not await live(env, seeded["jane-other-app"].access_token)
+    assert not await live(env, jane_refresh)
+    assert not await live(env, rotated.access_token)  # not in the backup
+    assert await live(env, seeded["jane"].access_token)  # untouched since: still works
+    servers = json.loads((await cli("resource-servers", "list", "--json", env=env)).stdout)
+    assert [s["name"] for s in servers] == ["micropub"]
+
+
+async def test_restore_says_what_it_re_revoked_and_what_is_gone(
+    cli: Cli, env: dict[str, str], seeded: dict[str, IssuedTokens], tmp_path: Path
+) -> None:
+    assert (await cli("backup", str(tmp_path / "copy.db"), env=env)).code == 0
+    assert (await cli("tokens", "revoke", seeded["bob"].access.id, "--yes", env=env)).code == 0
+    result = await cli("restore", str(tmp_path / "copy.db"), "--yes", env=env)
+    assert result.code == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    assert "1 token(s) revoked, used or gone since the backup were revoked again" in text
+    assert "The replaced database is kept as " in text
+
+
+async def test_restore_where_there_was_no_database_warns_about_revocations(
+    cli: Cli, env: dict[str, str], seeded: dict[str, IssuedTokens], tmp_path: Path
+) -> None:
+    assert (await cli("backup", str(tmp_path / "copy.db"), env=env)).code == 0
+    elsewhere = {**env, "GONDULF_DATABASE_URL": f"sqlite:///{tmp_path / 'new' / 'gondulf.db'}"}
+    (tmp_path / "new").mkdir()
+    result = await cli("restore", str(tmp_path / "copy.db"), "--yes", env=elsewhere)
+    assert result.code == 0, result.stderr
+    assert "any such token works again" in " ".join(result.stdout.split())
 
 
 async def test_restore_refuses_a_file_that_is_not_a_backup(

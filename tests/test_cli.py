@@ -147,10 +147,39 @@ async def test_check_config_reads_dotenv_in_working_directory(
     assert data["settings"]["GONDULF_LOG_LEVEL"] == {"value": "DEBUG", "source": "environment"}
 
 
-async def test_commands_refuse_to_run_with_bad_configuration(cli: Cli) -> None:
-    result = await cli("migrate", env={"GONDULF_PORT": "x"})
-    assert result.code == 3
-    one_line_error(result, "GONDULF_SECRET_KEY", "GONDULF_PORT", "gondulf check-config")
+def config_problems(result: CliResult) -> list[str]:
+    """The problems of a configuration failure: a heading, one indented line each, a hint."""
+    no_traceback(result)
+    assert result.code == 3, result.stderr
+    heading, *lines, hint = result.stderr.strip().splitlines()
+    assert heading.startswith("gondulf: error: the configuration has ")
+    assert "gondulf check-config" in hint
+    assert all(line.startswith("  GONDULF_") for line in lines)
+    return [line.split()[0] for line in lines]
+
+
+async def test_a_command_lists_every_problem_with_what_it_uses_one_a_line(cli: Cli) -> None:
+    result = await cli("send-test-email", "jane@jane.test", env={"GONDULF_SMTP_PORT": "x"})
+    # what sending a message uses; not the secret key, which only sign-ins need
+    assert config_problems(result) == [
+        "GONDULF_SMTP_PORT",
+        "GONDULF_BASE_URL",
+        "GONDULF_SMTP_HOST",
+    ]
+
+
+async def test_a_database_command_needs_no_other_setting(cli: Cli, tmp_path: Path) -> None:
+    unrelated_mistake = {"GONDULF_SMTP_PORT": "x", "GONDULF_BASE_URL": "ftp://nope"}
+    assert (await cli("migrate", env=unrelated_mistake)).code == 0
+    result = await cli("tokens", "list", "--json", env=unrelated_mistake)
+    assert (result.code, json.loads(result.stdout)) == (0, [])
+    assert not (tmp_path / "data" / "dev-secret-key").exists()
+
+
+async def test_a_misspelt_setting_stops_every_command(cli: Cli) -> None:
+    result = await cli("migrate", env={"GONDULF_DATABSE_URL": "sqlite:///elsewhere.db"})
+    assert config_problems(result) == ["GONDULF_DATABSE_URL"]
+    assert "did you mean GONDULF_DATABASE_URL?" in result.stderr
 
 
 # -- migrate --------------------------------------------------------------------------------
@@ -232,6 +261,9 @@ async def test_verify_dns_timeout_is_a_service_failure(
     )
     assert result.code == 4
     assert "in time" in result.stdout
+    # The record may well be there: the fix is about reaching DNS, not about adding it.
+    assert "To fix: check that this machine can reach its DNS servers" in result.stdout
+    assert "add a TXT record" not in result.stdout
 
 
 @pytest.mark.parametrize("argument", ["not a domain", "ftp://jane.test/", "jane"])
@@ -491,10 +523,13 @@ async def test_serve_stops_on_sigint_and_logs_json(env: dict[str, str], tmp_path
     assert any(line["message"] == "Gondulf stopped" for line in lines)
 
 
-async def test_serve_without_configuration_fails_in_one_line(cli: Cli) -> None:
+async def test_serve_without_configuration_lists_what_is_missing(cli: Cli) -> None:
     result = await cli("serve")
-    assert result.code == 3
-    one_line_error(result, "GONDULF_SECRET_KEY")
+    assert config_problems(result) == [
+        "GONDULF_BASE_URL",
+        "GONDULF_SECRET_KEY",
+        "GONDULF_SMTP_HOST",
+    ]
 
 
 async def test_serve_on_a_busy_port_fails_in_one_line(cli: Cli, env: dict[str, str]) -> None:
@@ -502,6 +537,7 @@ async def test_serve_on_a_busy_port_fails_in_one_line(cli: Cli, env: dict[str, s
         result = await cli("serve", "--port", str(port), env=env)
     assert result.code == 4
     assert "cannot listen on 127.0.0.1:" in result.stderr
+    assert "serving on" not in result.stderr  # said only once the port is ours
     no_traceback(result)
 
 
@@ -516,3 +552,18 @@ async def test_help_does_not_import_the_server_stack() -> None:
     )
     out, _ = await process.communicate()
     assert out.decode().strip() == ""
+
+
+async def test_admin_commands_take_dev_like_serve(cli: Cli, tmp_path: Path) -> None:
+    """Next to `gondulf serve --dev`, with nothing configured: its database and settings."""
+    assert (await cli("tokens", "list", "--dev")).code == 4  # serve --dev has not run yet
+    assert (await cli("migrate", "--dev")).code == 0  # what serve --dev does first
+    assert (tmp_path / "data" / "gondulf.db").is_file()
+    listed = await cli("tokens", "list", "--dev", "--json")
+    assert (listed.code, json.loads(listed.stdout)) == (0, [])
+    added = await cli("resource-servers", "add", "micropub", "--dev", "--json")
+    assert added.code == 0 and json.loads(added.stdout)["name"] == "micropub"
+    email = await cli("send-test-email", "jane@jane.test", "--dev", "--json")
+    assert email.code == 0 and json.loads(email.stdout)["logged_only"] is True
+    checked = await cli("check-config", "--dev", "--json")
+    assert checked.code == 0 and json.loads(checked.stdout)["ok"] is True

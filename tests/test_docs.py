@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from gondulf.cli.main import command_summaries
 from gondulf.config import SETTING_SPECS
@@ -50,14 +53,26 @@ def test_quick_start_is_two_lines_and_ci_runs_the_test_line() -> None:
     ]
 
 
-def test_generated_man_pages_completions_and_env_example_are_current() -> None:
+def check_generated(*options: str) -> None:
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "generate_docs.py"), "--check"],
+        [sys.executable, str(ROOT / "scripts" / "generate_docs.py"), "--check", *options],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_generated_completions_env_example_and_settings_table_are_current() -> None:
+    check_generated("--without-man")
+
+
+@pytest.mark.skipif(
+    shutil.which("help2man") is None,
+    reason="help2man is not installed (apt-get install help2man; .ci/run installs it)",
+)
+def test_generated_man_pages_are_current() -> None:
+    check_generated()
 
 
 def test_changelog_has_an_unreleased_section() -> None:

@@ -197,8 +197,29 @@ async def test_closed_port_is_a_connection_error() -> None:
     with silent_tcp_port() as port:
         pass  # closed again: nothing listens there now
     sender = EmailSender(smtp_settings(port), debug=False, metrics=Metrics())
-    with pytest.raises(EmailError, match="cannot connect|failed"):
+    with pytest.raises(EmailError) as failure:
         await sender.send(sign_in_code())
+    # Said once: no second copy of the host and port, no call's repr.
+    assert (
+        str(failure.value)
+        == f"cannot connect to the SMTP server localhost:{port}: connection refused"
+    )
+
+
+async def test_implicit_tls_against_a_plain_server_says_which_setting_to_check(
+    client_tls: ssl.SSLContext,
+) -> None:
+    with running_smtp("plain") as server:
+        settings = replace(smtp_settings(server.port, use_tls=True, timeout=2), implicit_tls=True)
+        with pytest.raises(EmailError) as failure:
+            await EmailSender(
+                settings, debug=False, metrics=Metrics(), tls_context=client_tls
+            ).send(sign_in_code())
+    message = str(failure.value)
+    assert message.startswith(
+        f"cannot connect to the SMTP server localhost:{server.port}: TLS failed"
+    )
+    assert "GONDULF_SMTP_USE_TLS" in message and message.count(str(server.port)) == 1
 
 
 async def test_debug_mode_without_smtp_host_logs_the_message(

@@ -285,10 +285,15 @@ async def test_metadata_advertises_the_lifecycle_endpoints(world: World) -> None
 async def test_token_use_is_recorded_for_the_grants_page(world: World, tmp_path: Path) -> None:
     body = await tokens(world)
     await world.gondulf.get("/token", headers={"Authorization": f"Bearer {body['access_token']}"})
-    with sqlite3.connect(tmp_path / "gondulf.db") as connection:
-        used = connection.execute(
-            "SELECT last_used_at FROM tokens WHERE kind = 'access'"
-        ).fetchone()[0]
+    used = None
+    for _ in range(100):  # recorded in the background, after the answer
+        with sqlite3.connect(tmp_path / "gondulf.db") as connection:
+            used = connection.execute(
+                "SELECT last_used_at FROM tokens WHERE kind = 'access'"
+            ).fetchone()[0]
+        if used is not None:
+            break
+        await asyncio.sleep(0.05)
     assert used is not None
 
 

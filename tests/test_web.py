@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 
@@ -189,6 +190,37 @@ async def test_access_log_leaves_out_query_strings(
             await test_client.get("/health?code=654321&token=SECRET")
     assert '"GET /health" 200' in caplog.text
     assert "654321" not in caplog.text and "SECRET" not in caplog.text
+
+
+async def test_access_log_names_the_client_a_trusted_proxy_forwarded(
+    make_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture
+) -> None:
+    forwarded = {**BEHIND_TLS_PROXY, "X-Forwarded-For": "203.0.113.5"}
+    for proxies, logged in (("127.0.0.1", "203.0.113.5"), ("", "127.0.0.1")):
+        server = TestServer(create_app(make_settings(GONDULF_TRUSTED_PROXIES=proxies)))
+        await server.start_server(access_log_class=AccessLogger)
+        async with TestClient(server, headers=forwarded) as test_client:
+            caplog.clear()
+            with caplog.at_level(logging.INFO, logger="gondulf.access"):
+                await test_client.get("/health")
+        assert caplog.messages[-1].startswith(f'{logged} "GET /health" 200'), proxies
+
+
+async def test_a_request_too_malformed_to_reach_the_app_is_logged_with_its_peer(
+    make_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture
+) -> None:
+    server = TestServer(create_app(make_settings(GONDULF_TRUSTED_PROXIES="127.0.0.1")))
+    await server.start_server(access_log_class=AccessLogger)
+    try:
+        with caplog.at_level(logging.INFO, logger="gondulf.access"):
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(b"GARBAGE\x01 / HTTP/1.1\r\nX-Forwarded-For: 203.0.113.5\r\n\r\n")
+            assert (await reader.read(100)).startswith(b"HTTP/1.0 400")
+            writer.close()
+    finally:
+        await server.close()
+    assert caplog.messages[-1].startswith('127.0.0.1 "'), caplog.messages
+    assert '" 400 ' in caplog.messages[-1]
 
 
 async def test_sign_in_cookie_is_secure_in_production(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
@@ -11,8 +12,17 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from gondulf.cli.checks import JsonOption
-from gondulf.cli.output import console, fail, load, one_line_failures, print_json, run
+from gondulf.cli.output import (
+    DevOption,
+    JsonOption,
+    console,
+    error_console,
+    fail,
+    load_database_settings,
+    one_line_failures,
+    print_json,
+    run,
+)
 from gondulf.errors import EXIT_CHECK_FAILED, EXIT_USAGE
 from gondulf.timestamps import utc_text
 
@@ -31,13 +41,15 @@ resource_servers_app = typer.Typer(
     no_args_is_help=True,
 )
 
+MAX_CANDIDATES = 10  # an ambiguous ID prefix lists this many of the tokens it may mean
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 
 
-def _with_services(work: Callable[[Services], Awaitable[T]]) -> T:
+def _with_services(work: Callable[[Services], Awaitable[T]], dev: bool) -> T:
+    """Run `work` against the database; these commands need no other setting."""
     from gondulf.services.runtime import open_services
 
-    settings = load()
+    settings = load_database_settings(dev)
 
     async def main() -> T:
         async with open_services(settings, migrate=True) as services:
@@ -47,12 +59,21 @@ def _with_services(work: Callable[[Services], Awaitable[T]]) -> T:
 
 
 def _confirm(question: str, yes: bool) -> None:
+    """Ask on stderr (stdout stays clean for --json); a piped answer counts like a typed one."""
     if yes:
         return
-    if not sys.stdin.isatty():
-        fail("not at a terminal: add --yes to confirm", EXIT_USAGE)
-    if not typer.confirm(question):
-        raise typer.Exit(EXIT_CHECK_FAILED)
+    error_console.print(f"{question} [y/N] ", end="", markup=False)
+    try:
+        answer = sys.stdin.readline()
+    except KeyboardInterrupt:
+        error_console.print()
+        fail("interrupted; nothing was changed", EXIT_CHECK_FAILED)
+    if not sys.stdin.isatty():  # a terminal echoed the answer and its newline; a pipe did not
+        error_console.print(answer.strip(), markup=False)
+    if not answer:  # end of input: nobody is there to answer
+        fail("no answer on standard input; add --yes to confirm without asking", EXIT_USAGE)
+    if answer.strip().lower() not in ("y", "yes"):
+        fail("declined; nothing was changed", EXIT_CHECK_FAILED)
 
 
 def _token_status(record: TokenRecord, now: float) -> str:
@@ -121,13 +142,12 @@ def tokens_list(
         bool, typer.Option("--all", help="Include expired, rotated and revoked tokens.")
     ] = False,
     json_output: JsonOption = False,
+    dev: DevOption = False,
 ) -> None:
     """List tokens (active ones unless --all)."""
-    import time
-
     client_id = _client_filter(client)
     identity = _identity_filter(me)
-    records = _with_services(lambda s: _find_tokens(s, identity, client_id, all_tokens))
+    records = _with_services(lambda s: _find_tokens(s, identity, client_id, all_tokens), dev)
     now = time.time()
     if json_output:
         print_json(
@@ -148,8 +168,10 @@ def tokens_list(
         )
         return
     table = Table(title=f"{len(records)} token(s)")
-    for column in ("ID", "Kind", "Me", "App", "Scope", "Issued", "Last used", "Status"):
-        table.add_column(column)
+    # The ID is what `tokens revoke` takes: never cut or wrapped; the other columns fold.
+    table.add_column("ID", no_wrap=True, min_width=16)
+    for column in ("Kind", "Me", "App", "Scope", "Issued", "Last used", "Status"):
+        table.add_column(column, overflow="fold")
     for r in records:
         table.add_row(
             r.id,
@@ -167,7 +189,10 @@ def tokens_list(
 @tokens_app.command("revoke")
 def tokens_revoke(
     token_id: Annotated[
-        str | None, typer.Argument(metavar="ID", help="The token's ID (gondulf tokens list).")
+        str | None,
+        typer.Argument(
+            metavar="ID", help="The token's ID as `gondulf tokens list` shows it, or its start."
+        ),
     ] = None,
     me: Annotated[
         str | None,
@@ -178,6 +203,7 @@ def tokens_revoke(
     ] = None,
     yes: YesOption = False,
     json_output: JsonOption = False,
+    dev: DevOption = False,
 ) -> None:
     """Revoke one token by ID, or every token of an identity or an app."""
     if sum(x is not None for x in (token_id, me, client)) != 1:
@@ -185,34 +211,62 @@ def tokens_revoke(
     client_id = _client_filter(client)
     identity = _identity_filter(me)
 
-    async def work(services: Services) -> int:
+    async def work(services: Services) -> tuple[list[TokenRecord], int]:
         if token_id is not None:
-            ids = [token_id]
-            if await services.tokens.get(token_id) is None:
-                fail(f"no token has the ID {token_id!r}", EXIT_USAGE)
+            matched = [await _token_by_id_prefix(services, token_id)]
+            question = f"Revoke {_describe(matched[0])}?"
         else:
-            ids = [r.id for r in await _find_tokens(services, identity, client_id, False)]
-        if not ids:
-            return 0
-        _confirm(f"Revoke {len(ids)} token(s)?", yes)
-        return await services.tokens.revoke_ids(ids)
+            matched = await _find_tokens(services, identity, client_id, False)
+            if not matched:
+                which = f"--me {identity}" if identity else f"--client {client_id}"
+                fail(f"no active token matches {which}", EXIT_CHECK_FAILED)
+            question = f"Revoke {len(matched)} token(s)?"
+        _confirm(question, yes)
+        return matched, await services.tokens.revoke_ids([r.id for r in matched])
 
-    count = _with_services(work)
+    matched, count = _with_services(work, dev)
     if json_output:
-        print_json({"revoked": count})
+        print_json({"revoked": count, "matched": [r.id for r in matched]})
+    elif token_id is not None:
+        console.print(
+            f"Revoked {count} token(s): {escape(_describe(matched[0]))}"
+            + (" and the access tokens of its sign-in." if count > 1 else ".")
+            if count
+            else f"Nothing to do: {escape(_describe(matched[0]))} is already "
+            f"{_token_status(matched[0], time.time())}."
+        )
     else:
         console.print(f"Revoked {count} token(s).")
 
 
+def _describe(record: TokenRecord) -> str:
+    return f"{record.kind} token {record.id} of {record.me} for {record.client_id}"
+
+
+async def _token_by_id_prefix(services: Services, typed: str) -> TokenRecord:
+    """The one token whose ID starts with what was typed (a full ID is its own prefix)."""
+    candidates = await services.tokens.with_id_prefix(typed, limit=MAX_CANDIDATES + 1)
+    if not candidates:
+        fail(
+            f"no token's ID starts with {typed!r} (`gondulf tokens list --all` shows them all)",
+            EXIT_CHECK_FAILED,
+        )
+    if len(candidates) > 1:
+        listed = "; ".join(_describe(r) for r in candidates[:MAX_CANDIDATES])
+        more = " and more" if len(candidates) > MAX_CANDIDATES else ""
+        fail(f"{typed!r} is the start of several IDs, give more of it: {listed}{more}", EXIT_USAGE)
+    return candidates[0]
+
+
 @domains_app.command("list")
-def domains_list(json_output: JsonOption = False) -> None:
+def domains_list(json_output: JsonOption = False, dev: DevOption = False) -> None:
     """List every domain with its last DNS check."""
     from gondulf.storage.records import DomainRecord
 
     async def work(services: Services) -> list[DomainRecord]:
         return await services.domains.list()
 
-    records = _with_services(work)
+    records = _with_services(work, dev)
     if json_output:
         print_json([record.__dict__ for record in records])
         return
@@ -237,6 +291,7 @@ def domains_forget(
     ],
     yes: YesOption = False,
     json_output: JsonOption = False,
+    dev: DevOption = False,
 ) -> None:
     """Drop a domain's remembered DNS check and revoke all its tokens."""
     name = _domain_argument(domain)
@@ -250,7 +305,7 @@ def domains_forget(
         await services.domains.forget(name)
         return record is not None, await services.tokens.revoke_ids(tokens)
 
-    forgotten, revoked = _with_services(work)
+    forgotten, revoked = _with_services(work, dev)
     if json_output:
         print_json({"domain": name, "forgotten": forgotten, "revoked": revoked})
     else:
@@ -263,6 +318,7 @@ def domains_forget(
 def resource_servers_add(
     name: Annotated[str, typer.Argument(metavar="NAME", help="A name for the resource server.")],
     json_output: JsonOption = False,
+    dev: DevOption = False,
 ) -> None:
     """Create a credential for a resource server; it is shown only this once."""
     from gondulf.storage.records import ResourceServer
@@ -270,7 +326,7 @@ def resource_servers_add(
     async def work(services: Services) -> tuple[ResourceServer, str]:
         return await services.resource_servers.add(name)
 
-    server, credential = _with_services(work)
+    server, credential = _with_services(work, dev)
     if json_output:
         print_json({"id": server.id, "name": server.name, "credential": credential})
         return
@@ -282,14 +338,14 @@ def resource_servers_add(
 
 
 @resource_servers_app.command("list")
-def resource_servers_list(json_output: JsonOption = False) -> None:
+def resource_servers_list(json_output: JsonOption = False, dev: DevOption = False) -> None:
     """List resource servers (never their credentials)."""
     from gondulf.storage.records import ResourceServer
 
     async def work(services: Services) -> list[ResourceServer]:
         return await services.resource_servers.list()
 
-    servers = _with_services(work)
+    servers = _with_services(work, dev)
     if json_output:
         print_json([server.__dict__ for server in servers])
         return
@@ -305,13 +361,14 @@ def resource_servers_list(json_output: JsonOption = False) -> None:
 def resource_servers_remove(
     name: Annotated[str, typer.Argument(metavar="NAME_OR_ID", help="Which resource server.")],
     json_output: JsonOption = False,
+    dev: DevOption = False,
 ) -> None:
     """Remove a resource server; its credential stops working at once."""
 
     async def work(services: Services) -> bool:
         return await services.resource_servers.remove(name)
 
-    if not _with_services(work):
+    if not _with_services(work, dev):
         fail(f"no resource server is named {name!r}", EXIT_CHECK_FAILED)
     if json_output:
         print_json({"removed": name})
@@ -319,14 +376,14 @@ def resource_servers_remove(
         console.print(f"Removed {escape(name)}.")
 
 
-def purge(json_output: JsonOption = False) -> None:
+def purge(json_output: JsonOption = False, dev: DevOption = False) -> None:
     """Delete expired codes, sign-in sessions, tokens and counters now."""
     from gondulf.services.housekeeping import purge as purge_database
 
     async def work(services: Services) -> dict[str, int]:
         return await purge_database(services.store)
 
-    removed = _with_services(work)
+    removed = _with_services(work, dev)
     if json_output:
         print_json(removed)
     else:
@@ -338,11 +395,13 @@ def backup(
         Path, typer.Argument(metavar="PATH", help="The new file to write the copy to.")
     ],
     json_output: JsonOption = False,
+    dev: DevOption = False,
 ) -> None:
     """Copy the live database consistently, even while the server runs, and verify the copy."""
     from gondulf.storage.sqlite.backup import backup as backup_database
 
-    settings = load()
+    settings = load_database_settings(dev)
+    path = path.absolute()  # every message names the real place
     with one_line_failures():
         size = backup_database(settings.database_path, path)
     if json_output:
@@ -355,20 +414,44 @@ def restore(
     path: Annotated[Path, typer.Argument(metavar="PATH", help="A file written by gondulf backup.")],
     yes: YesOption = False,
     json_output: JsonOption = False,
+    dev: DevOption = False,
 ) -> None:
     """Replace the database with a backup. Stop every server first; the old one is kept."""
     from gondulf.storage.sqlite.backup import check_backup
     from gondulf.storage.sqlite.backup import restore as restore_database
 
-    settings = load()
+    settings = load_database_settings(dev)
+    database, path = settings.database_path, path.absolute()
     with one_line_failures():
         check_backup(path)
-        _confirm(f"Replace {settings.database_path} with {path}?", yes)
-        kept = restore_database(path, settings.database_path)
+        _confirm(f"Replace {database} with {path}?", yes)
+        restored = restore_database(path, database)
     if json_output:
-        print_json({"restored": str(path), "previous": str(kept) if kept else None})
-    else:
+        print_json(
+            {"restored": str(path), "previous": str(restored.kept) if restored.kept else None}
+            | {k: v for k, v in restored.__dict__.items() if k != "kept"}
+        )
+        return
+    console.print(f"Restored {database} from {path}.", markup=False)
+    if restored.kept is None:
         console.print(
-            f"Restored {settings.database_path} from {path}."
-            + (f" The previous database is kept as {kept}." if kept else "")
+            "There was no database to replace, so nothing said which tokens were revoked "
+            "after the backup was taken: any such token works again. `gondulf tokens list` "
+            "shows the live ones; `gondulf tokens revoke` ends one.",
+            markup=False,
+        )
+        return
+    console.print(
+        f"The replaced database is kept as {restored.kept}. From it, "
+        f"{restored.tokens_revoked_again} token(s) revoked, used or gone since the backup "
+        "were revoked again and "
+        f"{restored.servers_removed_again} resource server(s) removed since were removed again.",
+        markup=False,
+    )
+    if restored.tokens_lost or restored.servers_lost:
+        console.print(
+            f"Not in the backup: {restored.tokens_lost} live token(s) issued since (those people "
+            f"sign in again) and {restored.servers_lost} resource server(s) added since "
+            "(add them again with `gondulf resource-servers add`).",
+            markup=False,
         )

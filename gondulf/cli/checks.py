@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,9 +13,12 @@ from gondulf.cli.output import (
     FAIL,
     INFO,
     PASS,
+    DevOption,
+    JsonOption,
     console,
     fail,
     load,
+    load_database_settings,
     one_line_failures,
     print_json,
     run,
@@ -28,18 +32,21 @@ from gondulf.errors import (
 )
 from gondulf.timestamps import utc_text
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
-
-def check_config(json_output: JsonOption = False) -> None:
+def check_config(json_output: JsonOption = False, dev: DevOption = False) -> None:
     """Show the effective settings (secrets masked) and every problem with them."""
+    report_settings(Path(".env"), json_output=json_output, dev=dev)
+
+
+def report_settings(env_file: Path, *, json_output: bool, dev: bool = False) -> None:
+    """check-config's report of the settings the environment and `env_file` make."""
     from gondulf.config import SETTING_SPECS, load_settings, read_environment, setting_sources
 
-    sources = setting_sources()
-    raw = read_environment()
+    sources = setting_sources(env_file=env_file)
+    raw = read_environment(env_file=env_file)
     warnings = []
     try:
-        settings = load_settings()
+        settings = load_settings(env_file=env_file, dev=dev)
         values, problems, warnings = settings.masked(), [], settings.warnings()
     except ConfigError as exc:
         problems = exc.problems
@@ -85,6 +92,7 @@ def migrate(
         bool, typer.Option("--status", help="Only list migrations and whether each is applied.")
     ] = False,
     json_output: JsonOption = False,
+    dev: DevOption = False,
 ) -> None:
     """Apply pending database migrations (each in its own transaction)."""
     from gondulf.storage.sqlite.database import Database
@@ -94,7 +102,7 @@ def migrate(
         migration_status,
     )
 
-    settings = load()
+    settings = load_database_settings(dev)
 
     async def work() -> tuple[list[str], list[MigrationStatus]]:
         db = await Database.open(settings.database_path)
@@ -138,13 +146,15 @@ def verify_dns(
         str, typer.Argument(metavar="DOMAIN", help="The domain to check, such as example.com.")
     ],
     json_output: JsonOption = False,
+    dev: DevOption = False,
 ) -> None:
     """Show what _gondulf.DOMAIN holds and whether it proves the domain."""
+    from gondulf.config import Concern
     from gondulf.services.inspection import parse_target
     from gondulf.services.outside.dns import DomainProof
     from gondulf.services.runtime import open_services
 
-    settings = load()
+    settings = load({Concern.DNS}, dev=dev)
     with one_line_failures():
         name, _ = parse_target(domain, debug=True)
 
@@ -181,12 +191,14 @@ def send_test_email(
         str, typer.Argument(metavar="ADDRESS", help="Where to send the test message.")
     ],
     json_output: JsonOption = False,
+    dev: DevOption = False,
 ) -> None:
     """Send a test message with the configured SMTP settings and show the server's answer."""
+    from gondulf.config import Concern
     from gondulf.services.outside.email import SendResult, parse_address, smtp_test_message
     from gondulf.services.runtime import open_services
 
-    settings = load()
+    settings = load({Concern.SMTP, Concern.ISSUER}, dev=dev)
     recipient = parse_address(address)
     if recipient is None:
         fail(f"{address!r} is not an email address (such as jane@example.com)", EXIT_USAGE)
@@ -222,15 +234,17 @@ def inspect_domain(
         str, typer.Argument(metavar="DOMAIN_OR_URL", help="A domain (example.com) or homepage URL.")
     ],
     json_output: JsonOption = False,
+    dev: DevOption = False,
 ) -> None:
     """Check that a person's domain is ready to sign in here, with the fix for each failure."""
+    from gondulf.config import Concern
     from gondulf.indieauth.endpoints import homepage_links
     from gondulf.services.inspection import Inspection
     from gondulf.services.inspection import inspect_domain as inspect
     from gondulf.services.runtime import open_services
     from gondulf.web.routes import advertised_endpoints
 
-    settings = load()
+    settings = load({Concern.ISSUER, Concern.DNS, Concern.DATABASE, Concern.SERVER}, dev=dev)
     links = homepage_links(settings.issuer, advertised_endpoints(settings.issuer))
 
     async def work() -> Inspection:

@@ -8,13 +8,14 @@ so that `gondulf --help` stays quick.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
 from typer._click.exceptions import NoArgsIsHelpError  # Typer's own copy of Click
 
 from gondulf import __version__
-from gondulf.cli import admin, checks, serve
+from gondulf.cli import admin, checks, demo, init, serve
 from gondulf.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 
 EXIT_CODES_HELP = (
@@ -55,18 +56,40 @@ def root(
     """Gondulf, a self-hosted IndieAuth server."""
 
 
-app.command("serve", epilog=EXIT_CODES_HELP)(serve.serve)
-app.command("check-config", epilog=EXIT_CODES_HELP)(checks.check_config)
-app.command("migrate", epilog=EXIT_CODES_HELP)(checks.migrate)
-app.command("verify-dns", epilog=EXIT_CODES_HELP)(checks.verify_dns)
-app.command("send-test-email", epilog=EXIT_CODES_HELP)(checks.send_test_email)
-app.command("inspect-domain", epilog=EXIT_CODES_HELP)(checks.inspect_domain)
-app.add_typer(admin.tokens_app, name="tokens", epilog=EXIT_CODES_HELP)
-app.add_typer(admin.domains_app, name="domains", epilog=EXIT_CODES_HELP)
-app.add_typer(admin.resource_servers_app, name="resource-servers", epilog=EXIT_CODES_HELP)
-app.command("purge", epilog=EXIT_CODES_HELP)(admin.purge)
-app.command("backup", epilog=EXIT_CODES_HELP)(admin.backup)
-app.command("restore", epilog=EXIT_CODES_HELP)(admin.restore)
+def _summary(doc: str | None) -> str:
+    """A docstring's first line: the command's whole summary in lists, never cut short."""
+    return (doc or "").strip().splitlines()[0].rstrip(".") if doc else ""
+
+
+def _add(group: typer.Typer, name: str, command: Callable[..., None]) -> None:
+    group.command(name, short_help=_summary(command.__doc__), epilog=EXIT_CODES_HELP)(command)
+
+
+for _name, _command in (
+    ("serve", serve.serve),
+    ("demo", demo.demo),
+    ("init", init.init),
+    ("check-config", checks.check_config),
+    ("migrate", checks.migrate),
+    ("verify-dns", checks.verify_dns),
+    ("send-test-email", checks.send_test_email),
+    ("inspect-domain", checks.inspect_domain),
+    ("purge", admin.purge),
+    ("backup", admin.backup),
+    ("restore", admin.restore),
+):
+    _add(app, _name, _command)
+for _name, _group in (
+    ("tokens", admin.tokens_app),
+    ("domains", admin.domains_app),
+    ("resource-servers", admin.resource_servers_app),
+):
+    for _registered in _group.registered_commands:
+        _registered.short_help = _summary(
+            _registered.callback.__doc__ if _registered.callback else None
+        )
+    _help = _group.info.help if isinstance(_group.info.help, str) else None
+    app.add_typer(_group, name=_name, short_help=_summary(_help), epilog=EXIT_CODES_HELP)
 
 
 def main() -> None:
@@ -98,10 +121,7 @@ def usage_message(exc: typer.TyperException) -> str:
 def command_summaries() -> dict[str, str]:
     """Every command and subcommand as typed ("tokens list") with its one-line summary."""
     found: dict[str, str] = {}
-
-    def summary(doc: str | None) -> str:
-        return (doc or "").strip().splitlines()[0].rstrip(".") if doc else ""
-
+    summary = _summary
     for command in app.registered_commands:
         assert command.name and command.callback
         found[command.name] = summary(command.callback.__doc__)

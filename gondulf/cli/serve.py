@@ -73,7 +73,7 @@ def serve(
     if worker_socket is not None:  # one of the supervisor's workers
         _run(settings, socket.socket(fileno=worker_socket))
         return
-    sock = _bind(settings.host, settings.port)
+    sock = listening_socket(settings.host, settings.port)
     if settings.debug:
         log.warning(
             "development mode: http, loopback fetches and logged emails are allowed; "
@@ -103,7 +103,7 @@ def serve(
     log.info("Gondulf stopped")
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def listening_socket(host: str, port: int) -> socket.socket:
     """The listening socket, bound before anything is announced; one line when it cannot be."""
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET

@@ -3,6 +3,7 @@
 from gondulf.config.loading import load_settings, read_environment, setting_sources
 from gondulf.config.settings import (
     SETTING_SPECS,
+    Concern,
     Limits,
     Settings,
     SettingSpec,
@@ -12,6 +13,7 @@ from gondulf.config.values import Nameserver, Network
 
 __all__ = [
     "SETTING_SPECS",
+    "Concern",
     "Limits",
     "Nameserver",
     "Network",

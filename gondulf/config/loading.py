@@ -10,13 +10,21 @@ from __future__ import annotations
 import difflib
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from gondulf.config.settings import SPECS_BY_NAME, Settings, SettingSpec, walk
+from gondulf.config.settings import (
+    ALL_CONCERNS,
+    SPECS_BY_NAME,
+    Concern,
+    Settings,
+    SettingSpec,
+    concern_of,
+    walk,
+)
 from gondulf.errors import ConfigError, ConfigProblem
 from gondulf.files import private_folder
 from gondulf.indieauth.issuer import is_loopback_host, issuer_for_address
@@ -27,10 +35,13 @@ MIN_SECRET_LENGTH = 32
 
 
 def _dotenv(path: Path) -> dict[str, str | None]:
-    """The variables of a `.env` file (python-dotenv, loaded only when there is one)."""
+    """The variables of a `.env` file (python-dotenv, loaded only when there is one).
+
+    Values are taken as written: `${NAME}` in a password is not replaced by a variable.
+    """
     from dotenv import dotenv_values
 
-    return dict(dotenv_values(path))
+    return dict(dotenv_values(path, interpolate=False))
 
 
 def read_environment(
@@ -113,11 +124,15 @@ def load_settings(
     env_file: Path | None = Path(".env"),
     dev: bool = False,
     overrides: Mapping[str, str] | None = None,
+    needs: Collection[Concern] = ALL_CONCERNS,
 ) -> Settings:
     """Build the settings or raise ConfigError listing every problem.
 
     `dev` is `gondulf serve --dev`: development mode with nothing configured.
     `overrides` are command-line options, which win over everything.
+    `needs` are the concerns the caller uses: problems with other settings are
+    not its business (`gondulf check-config` shows them all). A misspelt
+    variable is always a problem, since it may be one the caller needs.
     """
     raw = read_environment(environ, env_file)
     raw.update(overrides or {})
@@ -127,13 +142,20 @@ def load_settings(
         hint = f"did you mean {close[0]}?" if close else "remove it or check the spelling"
         read.problem(name, f"is not a Gondulf setting; {hint}")
     settings: Settings = read.build(Settings)
-    settings = _apply_rules(settings, read, dev=dev)
-    if read.problems:
-        raise ConfigError(read.problems)
+    settings = _apply_rules(settings, read, dev=dev, needs=needs)
+    problems = [
+        p
+        for p in read.problems
+        if p.variable not in SPECS_BY_NAME or concern_of(p.variable) in needs
+    ]
+    if problems:
+        raise ConfigError(problems)
     return settings
 
 
-def _apply_rules(settings: Settings, read: _Reader, *, dev: bool) -> Settings:
+def _apply_rules(
+    settings: Settings, read: _Reader, *, dev: bool, needs: Collection[Concern]
+) -> Settings:
     """The rules between settings, and the development defaults."""
     debug = dev or settings.debug
     if not settings.host.strip():
@@ -161,7 +183,7 @@ def _apply_rules(settings: Settings, read: _Reader, *, dev: bool) -> Settings:
         )
 
     secret_key = settings.secret_key
-    if dev and not secret_key:
+    if dev and not secret_key and Concern.SECRET in needs:  # not made just to list tokens
         secret_key = dev_secret(settings.database_path.parent)
     if not secret_key:
         read.problem(

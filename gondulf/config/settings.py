@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,33 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
 MAX_CODE_EXPIRY = 600  # IndieAuth: authorization codes live 10 minutes at most
 YEAR = 366 * 86400
+
+
+class Concern(Enum):
+    """What a setting is for. A command asks only for the concerns it uses, so that
+    `gondulf tokens list` runs without SMTP settings or a secret key."""
+
+    DATABASE = "database"
+    ISSUER = "issuer"
+    SECRET = "secret"  # noqa: S105 - a concern's name
+    SMTP = "smtp"
+    DNS = "dns"
+    SERVER = "server"  # everything else `gondulf serve` uses
+
+
+ALL_CONCERNS = frozenset(Concern)
+
+
+def concern_of(variable: str) -> Concern:
+    if variable.startswith("GONDULF_SMTP_"):
+        return Concern.SMTP
+    if variable.startswith("GONDULF_DNS_"):
+        return Concern.DNS
+    return {
+        "GONDULF_DATABASE_URL": Concern.DATABASE,
+        "GONDULF_BASE_URL": Concern.ISSUER,
+        "GONDULF_SECRET_KEY": Concern.SECRET,
+    }.get(variable, Concern.SERVER)
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,8 @@ class Tokens(Protocol):
     async def by_hash(self, token_hash: str) -> TokenRecord | None:
         """Any token by its digest, live or not: the hot path of every token check."""
 
-    async def by_id(self, token_id: str) -> TokenRecord | None: ...
+    async def by_id_prefix(self, prefix: str, limit: int) -> list[TokenRecord]:
+        """Up to `limit` tokens, live or not, whose ID starts with `prefix`, in ID order."""
 
     async def touch(self, token_id: str, at: int) -> None:
         """Record a use (best effort bookkeeping)."""

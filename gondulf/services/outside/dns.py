@@ -74,6 +74,14 @@ class DomainProof:
 
     @property
     def fix(self) -> str:
+        if self.lookup_failed:  # the record may well be there: the resolver is the question
+            return (
+                "check that this machine can reach its DNS servers (GONDULF_DNS_NAMESERVERS, "
+                "or /etc/resolv.conf when it is empty) and try again; a slow resolver may need "
+                "a longer GONDULF_DNS_TIMEOUT"
+            )
+        if self.txt.status is LookupStatus.INVALID_NAME:
+            return "give a domain name, such as example.com"
         return f'add a TXT record: {self.record_name}. IN TXT "{VERIFY_VALUE}"'
 
 

@@ -8,6 +8,7 @@ log instead of a server.
 from __future__ import annotations
 
 import logging
+import os
 import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -99,6 +100,22 @@ def smtp_test_message(*, sender: str, recipient: str, issuer: str, smtp_host: st
     )
 
 
+def connect_failure(exc: aiosmtplib.SMTPConnectError) -> str:
+    """Why a connection failed, said once: aiosmtplib's message repeats host and port
+    around the operating system's own message."""
+    cause = exc.__cause__
+    if isinstance(cause, ssl.SSLError):
+        return (
+            f"TLS failed ({cause.reason or cause}); check GONDULF_SMTP_USE_TLS and the port "
+            "(465 speaks TLS at once, 587 and 25 start plain and upgrade)"
+        )
+    if isinstance(cause, OSError) and cause.errno and cause.errno > 0:
+        return os.strerror(cause.errno).lower()  # "connection refused", not the call's repr
+    if isinstance(cause, OSError) and cause.strerror:  # a name that does not resolve
+        return cause.strerror.lower()
+    return exc.message
+
+
 class EmailSender:
     def __init__(
         self,
@@ -130,6 +147,7 @@ class EmailSender:
             log.warning(
                 "development mode, no SMTP host: email not sent, written here:\n%s",
                 message.as_string(),
+                extra={"email_message": message},  # for `gondulf demo`, which shows it
             )
             return SendResult(recipient, "written to the log (development mode)", True)
         smtp = self.smtp
@@ -160,7 +178,7 @@ class EmailSender:
             ) from exc
         except aiosmtplib.SMTPConnectError as exc:
             raise EmailError(
-                f"cannot connect to the SMTP server {smtp.host}:{smtp.port}: {exc.message}"
+                f"cannot connect to the SMTP server {smtp.host}:{smtp.port}: {connect_failure(exc)}"
             ) from exc
         except aiosmtplib.SMTPResponseException as exc:
             raise EmailError(

@@ -182,8 +182,9 @@ class TokenService:
         self._metrics.tokens_revoked(revoked)
         return revoked
 
-    async def get(self, token_id: str) -> TokenRecord | None:
-        return await self._store.tokens.by_id(token_id)
+    async def with_id_prefix(self, prefix: str, limit: int = 10) -> list[TokenRecord]:
+        """The tokens an ID as typed may mean: its full ID or any start of it."""
+        return await self._store.tokens.by_id_prefix(prefix.strip().lower(), limit)
 
     async def find(
         self,

@@ -1,13 +1,17 @@
 """Consistent copies of the live database (SQLite online backup API) and restoring one.
 
 A backup can be taken while servers write: the copy is one snapshot. Restoring
-needs every server stopped; the database it replaces is kept beside it.
+needs every server stopped; the database it replaces is kept beside it, and
+what that database says about revocation is carried into the restored one: a
+token revoked (or a refresh token used) after the backup was taken stays dead,
+and a resource server removed since stays removed.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from gondulf.errors import DatabaseError, UsageError
@@ -101,16 +105,111 @@ def check_backup(path: Path) -> int:
     return len(versions)
 
 
-def restore(source: Path, database: Path) -> Path | None:
-    """Replace `database` with the backup `source`; returns where the old one was kept."""
+@dataclass(frozen=True)
+class Restored:
+    kept: Path | None  # where the replaced database now is; None when there was none
+    tokens_revoked_again: int = 0  # live in the backup, revoked, used or gone since
+    servers_removed_again: int = 0  # resource servers removed since the backup
+    tokens_lost: int = 0  # live tokens issued since the backup: their people sign in again
+    servers_lost: int = 0  # resource servers added since the backup: add them again
+
+
+def restore(source: Path, database: Path, now: float | None = None) -> Restored:
+    """Replace `database` with the backup `source`, keeping the old one beside it.
+
+    The restored copy is prepared beside the database and renamed over it, so
+    the database is never missing or half written.
+    """
     check_backup(source)
     with server_lock(database, exclusive=True):
-        kept = None
-        if database.is_file():
-            kept = database.with_name(f"{database.name}.before-restore-{int(time.time())}")
-            _copy(database, kept)
-        for suffix in ("-wal", "-shm"):
-            database.with_name(database.name + suffix).unlink(missing_ok=True)
-        database.unlink(missing_ok=True)
-        _copy(source, database)
-        return kept
+        incoming = database.with_name(database.name + ".restoring")
+        _remove_with_journals(incoming)  # what a restore killed before this one left
+        try:
+            kept = None
+            if database.is_file():
+                kept = _free_name(database, "before-restore", now)
+                _copy(database, kept)
+            _copy(source, incoming)
+            restored = _carry_over(incoming, kept, now) if kept else Restored(None)
+            for suffix in ("-wal", "-shm"):  # the old database's; they must not meet the new one
+                database.with_name(database.name + suffix).unlink(missing_ok=True)
+            incoming.rename(database)
+        finally:
+            _remove_with_journals(incoming)
+        return restored
+
+
+def _free_name(database: Path, label: str, now: float | None) -> Path:
+    """`gondulf.db.before-restore-2026-11-29T161502Z`, numbered if that exists."""
+    stamp = time.strftime("%Y-%m-%dT%H%M%SZ", time.gmtime(now))
+    candidate = database.with_name(f"{database.name}.{label}-{stamp}")
+    number = 1
+    while candidate.exists():
+        number += 1
+        candidate = database.with_name(f"{database.name}.{label}-{stamp}-{number}")
+    return candidate
+
+
+# Tokens the replaced database no longer treats as live: revoked or rotated there, or gone
+# (purged a day after they were revoked or expired).
+_SPENT_SINCE = """
+    SELECT id FROM tokens WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > :now)
+    EXCEPT
+    SELECT id FROM replaced.tokens
+    WHERE revoked_at IS NULL AND {not_rotated} (expires_at IS NULL OR expires_at > :now)
+"""
+
+
+def _carry_over(restored: Path, replaced: Path, now: float | None) -> Restored:
+    """Re-apply to the restored copy what the replaced database says was revoked since."""
+    at = int(time.time() if now is None else now)
+    connection = sqlite3.connect(restored)
+    try:
+        connection.execute("ATTACH DATABASE ? AS replaced", (f"file:{replaced}?mode=ro",))
+        rotated = _has_column(connection, "replaced", "tokens", "rotated_at")
+        rotation = "rotated_at IS NULL AND" if rotated else ""
+        with connection:
+            spent = [
+                row[0]
+                for row in connection.execute(
+                    _SPENT_SINCE.format(not_rotated=rotation), {"now": at}
+                )
+            ]
+            connection.executemany(
+                "UPDATE tokens SET revoked_at = ? WHERE id = ?", [(at, i) for i in spent]
+            )
+            lost = connection.execute(
+                "SELECT count(*) FROM replaced.tokens WHERE revoked_at IS NULL "
+                "AND (expires_at IS NULL OR expires_at > ?) AND id NOT IN (SELECT id FROM tokens)",
+                (at,),
+            ).fetchone()[0]
+            removed = lost_servers = 0
+            if all(_has_table(connection, db, "resource_servers") for db in ("main", "replaced")):
+                removed = connection.execute(
+                    "DELETE FROM resource_servers WHERE id NOT IN "
+                    "(SELECT id FROM replaced.resource_servers)"
+                ).rowcount
+                lost_servers = connection.execute(
+                    "SELECT count(*) FROM replaced.resource_servers "
+                    "WHERE id NOT IN (SELECT id FROM resource_servers)"
+                ).fetchone()[0]
+    except sqlite3.Error as exc:
+        raise DatabaseError(
+            f"reading what {replaced} revoked since the backup failed ({exc}); nothing was replaced"
+        ) from exc
+    finally:
+        connection.close()
+    return Restored(replaced, len(spent), removed, lost, lost_servers)
+
+
+def _has_table(connection: sqlite3.Connection, schema: str, table: str) -> bool:
+    found = connection.execute(
+        f"SELECT 1 FROM {schema}.sqlite_master WHERE type = 'table' AND name = ?",
+        (table,),
+    )
+    return found.fetchone() is not None
+
+
+def _has_column(connection: sqlite3.Connection, schema: str, table: str, column: str) -> bool:
+    rows = connection.execute(f"PRAGMA {schema}.table_info({table})").fetchall()
+    return any(row[1] == column for row in rows)

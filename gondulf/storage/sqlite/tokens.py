@@ -79,9 +79,13 @@ class SQLiteTokens:
         )
         return _record(row) if row else None
 
-    async def by_id(self, token_id: str) -> TokenRecord | None:
-        row = await self.db.fetchone(f"SELECT {COLUMNS} FROM tokens WHERE id = ?", (token_id,))
-        return _record(row) if row else None
+    async def by_id_prefix(self, prefix: str, limit: int) -> list[TokenRecord]:
+        # A range over the primary key, not LIKE (whose wildcards a prefix could hold).
+        rows = await self.db.fetchall(
+            f"SELECT {COLUMNS} FROM tokens WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+            (prefix, prefix + "\U0010ffff", limit),
+        )
+        return [_record(row) for row in rows]
 
     async def touch(self, token_id: str, at: int) -> None:
         await self.db.execute("UPDATE tokens SET last_used_at = ? WHERE id = ?", (at, token_id))

@@ -301,6 +301,8 @@ async def main(args: argparse.Namespace) -> Results:
         port, anchor_port = free_port(), free_port()
         base = {k: v for k, v in os.environ.items() if not k.startswith("GONDULF_")}
         env = {**base, **world.env(port, database)}
+        if args.metrics:
+            env["GONDULF_METRICS"] = "true"
         needs_server = only & {"verify", "redeem", "signin"}
         if needs_server:
             async with (
@@ -384,6 +386,11 @@ if __name__ == "__main__":
         "--sizes",
         default="1000,100000,1000000",
         help="token table sizes (10000000 takes minutes and ~6 GB)",
+    )
+    parser.add_argument(
+        "--metrics",
+        action="store_true",
+        help="serve with GONDULF_METRICS=true, to see what counting every request costs",
     )
     parser.add_argument("--json", type=Path, default=Path("bench-results.json"))
     arguments = parser.parse_args()

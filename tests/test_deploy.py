@@ -40,7 +40,13 @@ from gondulf.config import load_settings
 UNIT = DEPLOY / "gondulf.service"
 SHIPPED_GONDULF = "/opt/gondulf/.venv/bin/gondulf"
 CLIENT_ADDRESS = "127.0.0.2"  # a browser elsewhere: the proxy's peer, never Gondulf's
-SPOOFED = {"X-Forwarded-For": "203.0.113.9", "Forwarded": "for=198.51.100.7;proto=https"}
+SPOOFED = {
+    "X-Forwarded-For": "203.0.113.9",
+    "Forwarded": "for=198.51.100.7;proto=https",
+    "X-Request-Id": "chosen-by-the-client",
+}
+NGINX_REQUEST_ID = re.compile(r"[0-9a-f]{32}")
+CADDY_REQUEST_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 # Each must stay: removing one from the unit fails this test.
 HARDENING = {
@@ -224,9 +230,12 @@ def from_elsewhere(client_tls: ssl.SSLContext) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=10))
 
 
-def assert_the_log_names_the_client(log: str) -> None:
-    assert f'{CLIENT_ADDRESS} "GET /" 200' in log, log
+def assert_the_log_names_the_client(log: str, request_id: str, proxy_ids: re.Pattern[str]) -> None:
+    """The access line names the proxy's client and carries the proxy's request id."""
+    assert f'[req={request_id}]: {CLIENT_ADDRESS} "GET /" 200' in log, log
+    assert proxy_ids.fullmatch(request_id), request_id
     assert "203.0.113.9" not in log and "198.51.100.7" not in log, log
+    assert "chosen-by-the-client" not in log, log
     assert SECRET not in log
 
 
@@ -269,7 +278,8 @@ async def test_behind_nginx_health_is_plain_http_pages_are_https_and_the_log_nam
         ) as home:
             assert home.status == 200  # arrived over https: not redirected
             assert "auth.test" in await home.text()
-    assert_the_log_names_the_client(server.log)
+            request_id = home.headers["X-Request-Id"]
+    assert_the_log_names_the_client(server.log, request_id, NGINX_REQUEST_ID)
 
 
 @needs("caddy")
@@ -314,4 +324,5 @@ async def test_behind_caddy_pages_are_https_and_the_log_names_the_client(
         ) as home:
             assert home.status == 200  # arrived over https: not redirected
             assert "auth.test" in await home.text()
-    assert_the_log_names_the_client(server.log)
+            request_id = home.headers["X-Request-Id"]
+    assert_the_log_names_the_client(server.log, request_id, CADDY_REQUEST_ID)

@@ -29,7 +29,7 @@ from gondulf import __version__  # noqa: E402
 from gondulf.cli.main import command_summaries  # noqa: E402
 from gondulf.config import SETTING_SPECS  # noqa: E402
 
-RELEASE_DATE_EPOCH = "1795737600"  # 2026-11-27, the date printed in the man pages
+RELEASE_DATE_EPOCH = "1795910400"  # 2026-11-29, the date printed in the man pages
 SHELLS = {"bash": "gondulf.bash", "zsh": "_gondulf", "fish": "gondulf.fish"}
 
 

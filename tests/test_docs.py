@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from gondulf import __version__
 from gondulf.cli.main import command_summaries
 from gondulf.config import SETTING_SPECS
 
 ROOT = Path(__file__).resolve().parent.parent
+CHANGELOG = (ROOT / "CHANGELOG.md").read_text()
 README = (ROOT / "README.md").read_text()
 
 
@@ -77,6 +79,11 @@ def test_generated_man_pages_are_current() -> None:
 
 def test_changelog_has_an_unreleased_section() -> None:
     assert "## [Unreleased]" in (ROOT / "CHANGELOG.md").read_text()
+
+
+def test_the_running_version_is_released_in_the_changelog() -> None:
+    released = re.findall(r"^## \[(\d+\.\d+\.\d+)\] - \d{4}-\d{2}-\d{2}$", CHANGELOG, re.M)
+    assert released and released[0] == __version__
 
 
 def test_every_test_security_md_cites_exists() -> None:

@@ -15,7 +15,8 @@ from gondulf.indieauth.request import AuthorizationRequest
 
 @dataclass(frozen=True)
 class SignInRecord:
-    """A pending sign-in. `proof` is the proof method's own state, opaque to storage."""
+    """A pending sign-in. `proof` is the proof method's own state and `note` what its page
+    shows after the last form (both JSON, opaque to storage)."""
 
     id_hash: str
     revision: int
@@ -27,6 +28,7 @@ class SignInRecord:
     profile: dict[str, Any] | None = None
     proof: str | None = None
     verified: bool = False
+    note: str | None = None
 
 
 class CodeState(enum.Enum):

@@ -16,7 +16,8 @@ async def open_grants(world: World) -> ClientResponse:
     assert response.status == 303 and response.headers["Location"] == "/authorize/grants"
     response = await world.gondulf.get("/grants")
     page = await response.text()
-    assert "Your website address" in page and "Your grants on this server" in page
+    assert "Your website address" in page and "Sign in to manage your apps" in page
+    assert "wants you to sign in" not in page
     response = await world.post("/authorize/website", page, me=world.me)
     page = await world.send_code(await response.text())
     response = await world.post("/authorize/code", page, code=world.last_code())

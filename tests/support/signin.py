@@ -137,7 +137,7 @@ class World:
         response = await self.get_authorize(**changes)
         page = await response.text()
         assert response.status == 200, page
-        if 'Your website address' in page:
+        if "Your website address" in page:
             response = await self.post("/authorize/website", page, me=self.me)
             page = await response.text()
         return await self.send_code(page)

@@ -31,6 +31,7 @@ class Name(enum.StrEnum):
     REVOCATION = "revocation"
     USERINFO = "userinfo"
     GRANTS = "grants"
+    GRANTS_END = "grants-end"
     GRANTS_REVOKE = "grants-revoke"
     GRANTS_SIGNOUT = "grants-signout"
     METRICS = "metrics"

@@ -141,6 +141,7 @@ ROUTES: tuple[Route, ...] = (
         limited=("GET",),
     ),
     route(Name.GRANTS, "/grants", get=grants.grants_get),
+    route(Name.GRANTS_END, "/grants/end", get=grants.end_get),
     route(Name.GRANTS_REVOKE, "/grants/revoke", post=grants.revoke_post),
     route(Name.GRANTS_SIGNOUT, "/grants/signout", post=grants.signout_post),
     route(

@@ -120,6 +120,38 @@ class GrantsSession:
     expires_at: int
 
 
+class PasskeyPurpose(enum.StrEnum):
+    REGISTRATION = "registration"
+    AUTHENTICATION = "authentication"
+
+
+@dataclass(frozen=True)
+class Passkey:
+    """A WebAuthn credential registered for one identity (`me`)."""
+
+    id: str  # public handle for administration
+    me: str
+    credential_id: str  # the authenticator's credential ID, base64url
+    public_key: bytes  # COSE_Key
+    sign_count: int
+    name: str
+    transports: tuple[str, ...]
+    created_at: int
+    last_used_at: int | None = None
+
+
+@dataclass(frozen=True)
+class PasskeyChallenge:
+    """A challenge handed to a browser, kept only as its digest, for one purpose and identity."""
+
+    id: str
+    challenge_hash: str
+    purpose: PasskeyPurpose
+    me: str
+    created_at: int
+    expires_at: int
+
+
 OK = "ok"
 BUSY = "busy"  # another writer holds the database: writes wait, they do not fail
 

@@ -135,6 +135,8 @@ def _parse(purpose: PasskeyPurpose, text: str) -> _Answer:
         else:
             credential = parse_authentication_credential_json(text)
             auth_data = parse_authenticator_data(credential.response.authenticator_data)
+        if credential.id != _b64url(credential.raw_id):
+            raise ValueError("id and rawId name different credentials")
         client_data = parse_client_data_json(credential.response.client_data_json)
         if not isinstance(client_data.origin, str) or not isinstance(client_data.type, str):
             raise ValueError("clientDataJSON's origin and type must be strings")
@@ -242,7 +244,7 @@ class PasskeyService:
             rp_name=f"Gondulf ({self.rp_id})",
             user_id=self._user_handle(me),
             user_name=me,
-            user_display_name=display_name or me,
+            user_display_name=display_name or _shown(me),
             challenge=challenge,
             timeout=CHALLENGE_LIFETIME * 1000,
             authenticator_selection=AuthenticatorSelectionCriteria(
@@ -538,6 +540,11 @@ def _checked_name(name: str) -> str:
             f"A passkey's name must be 1 to {MAX_NAME_LENGTH} printable characters.",
         )
     return name
+
+
+def _shown(me: str) -> str:
+    """`https://jane.example/` as people write it: `jane.example`."""
+    return me.split("://", 1)[-1].rstrip("/")
 
 
 def _default_name(at: int) -> str:

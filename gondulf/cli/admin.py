@@ -480,7 +480,7 @@ async def _passkey_by_id_prefix(services: Services, typed: str) -> Passkey:
 
 
 def purge(json_output: JsonOption = False, dev: DevOption = False) -> None:
-    """Delete expired codes, sign-in sessions, tokens and counters now."""
+    """Delete expired codes, sign-in sessions, passkey challenges, tokens and counters now."""
     from gondulf.services.housekeeping import purge as purge_database
 
     async def work(services: Services) -> dict[str, int]:

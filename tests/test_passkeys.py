@@ -514,6 +514,8 @@ def _tampered(answer: str, response_field: str, value: object) -> str:
         lambda a: '"a string"',
         lambda a: a[: len(a) // 2],
         lambda a: "x" * 100_000,
+        lambda a: "[" * 20_000 + "]" * 20_000,
+        lambda a: _tampered(a, "clientDataJSON", b64url(b"[" * 20_000 + b"]" * 20_000)),
         lambda a: _tampered(a, "clientDataJSON", "!!!"),
         lambda a: _tampered(a, "clientDataJSON", b64url(b"[1, 2]")),
         lambda a: _tampered(a, "clientDataJSON", b64url(b'{"type": "webauthn.get"}')),

@@ -27,6 +27,7 @@ import secrets
 import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from gondulf.config import Settings
 from gondulf.errors import EXIT_CHECK_FAILED, GondulfError
@@ -140,8 +141,17 @@ def _parse(purpose: PasskeyPurpose, text: str) -> _Answer:
         client_data = parse_client_data_json(credential.response.client_data_json)
         if not isinstance(client_data.origin, str) or not isinstance(client_data.type, str):
             raise ValueError("clientDataJSON's origin and type must be strings")
-    # Untrusted bytes through JSON, base64url and CBOR parsers: any of these means unreadable.
-    except (WebAuthnException, ValueError, TypeError, KeyError, IndexError, AttributeError):
+    # Untrusted bytes through JSON, base64url and CBOR parsers: any of these means unreadable
+    # (RecursionError: JSON nested thousands deep).
+    except (
+        WebAuthnException,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        RecursionError,
+    ):
         raise PasskeyError(Reason.MALFORMED, "The browser's answer could not be read.") from None
     return _Answer(credential, _b64url(credential.raw_id), client_data, auth_data)
 
@@ -158,8 +168,6 @@ class PasskeyService:
         self._passkeys = passkeys
         self._challenges = challenges
         self._metrics = metrics
-        from urllib.parse import urlsplit
-
         issuer = urlsplit(settings.base_url)
         self.rp_id = issuer.hostname or ""
         default_port = {"https": 443, "http": 80}.get(issuer.scheme)

@@ -205,6 +205,9 @@ async def outside(
     }
     marker = request.node.get_closest_marker("settings")
     env.update(marker.kwargs if marker else {})
+    env["GONDULF_BASE_URL"] = env["GONDULF_BASE_URL"].format(
+        port=port
+    )  # "http://localhost:{port}/"
     dns.zone.add_txt("_gondulf.jane.test", "gondulf-verify-domain")
     for host in ("jane.test", "app.test", "other.test"):
         dns.zone.add_a(host)

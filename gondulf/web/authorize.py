@@ -249,7 +249,7 @@ def _remember_browser(request: web.Request, response: web.StreamResponse, me: st
     )
 
 
-async def _cookie_session(request: web.Request, signin: SignIn) -> AuthSession:
+async def cookie_session(request: web.Request, signin: SignIn) -> AuthSession:
     """The live sign-in session of this page's address, named by its cookie, or the
     "expired" page."""
     session_id = request.cookies.get(COOKIE, "")
@@ -273,6 +273,21 @@ async def _stay(
     return see_other(request, Name.SIGNIN_STEP, handle=request.match_info["handle"])
 
 
+async def form_session(request: web.Request, signin: SignIn, form: Form) -> AuthSession:
+    """The session of a form posted on one of its pages: `cookie_session`, once the
+    form's CSRF token matches it."""
+    session = await cookie_session(request, signin)
+    if not same(form.get("csrf", ""), session.csrf):
+        raise SignInProblem(
+            Problem.CSRF,
+            "This form has expired",
+            "The page was sent from an older or another sign-in, or from another site.",
+            "Go back to the app and sign in again.",
+            status=403,
+        )
+    return session
+
+
 # What a form does: leave the sign-in (a redirect to the app or the grants page), or stay
 # in it with what its page should say about the form.
 Outcome = web.Response | Note | None
@@ -290,16 +305,7 @@ def sign_in_form(handler: FormHandler) -> Callable[[web.Request], Awaitable[web.
     async def handle(request: web.Request) -> web.Response:
         form = await read_form(request)
         signin = _signin(request)
-        session = await _cookie_session(request, signin)
-        token = form.get("csrf", "")
-        if not same(token, session.csrf):
-            raise SignInProblem(
-                Problem.CSRF,
-                "This form has expired",
-                "The page was sent from an older or another sign-in, or from another site.",
-                "Go back to the app and sign in again.",
-                status=403,
-            )
+        session = await form_session(request, signin, form)
         try:
             outcome = await handler(request, signin, session, form)
         except SignInProblem as problem:
@@ -314,14 +320,14 @@ def sign_in_form(handler: FormHandler) -> Callable[[web.Request], Awaitable[web.
     return handle
 
 
-def _field(form: Form, name: str) -> str:
+def field(form: Form, name: str) -> str:
     return form.get(name, "").strip()
 
 
 async def step_get(request: web.Request) -> web.Response:
     """The page of the step the sign-in is at, with what the last form led to."""
     signin = _signin(request)
-    return await page_for(request, await _cookie_session(request, signin))
+    return await page_for(request, await cookie_session(request, signin))
 
 
 async def to_step(request: web.Request) -> web.Response:
@@ -332,14 +338,14 @@ async def to_step(request: web.Request) -> web.Response:
 async def website_get(request: web.Request) -> web.Response:
     """ "Use another website": the first step's page again."""
     signin = _signin(request)
-    return website_page(request, await _cookie_session(request, signin))
+    return website_page(request, await cookie_session(request, signin))
 
 
 @sign_in_form
 async def website_post(
     request: web.Request, signin: SignIn, session: AuthSession, form: Form
 ) -> Outcome:
-    website = _field(form, "me")
+    website = field(form, "me")
     try:
         await signin.admit(client_ip(request))  # each website checked counts as a sign-in
         async with _outside_world(request):
@@ -360,7 +366,7 @@ async def email_post(
     state = email_state(session)
     emails = state.emails if state else ()
     try:
-        email = emails[int(_field(form, "email"))]
+        email = emails[int(field(form, "email"))]
     except (ValueError, IndexError):
         email = ""
     await _send(request, signin, session, email)
@@ -388,10 +394,11 @@ async def _send(request: web.Request, signin: SignIn, session: AuthSession, emai
 async def code_post(
     request: web.Request, signin: SignIn, session: AuthSession, form: Form
 ) -> Outcome:
-    code = "".join(_field(form, "code").split())
+    code = "".join(field(form, "code").split())
     result, session = await signin.email_code.check_code(session, code, client_ip(request))
     if result == CodeCheck.RIGHT:
         assert session.me is not None
+        await request.app[SERVICES].passkeys.email_proven(session.me)  # for passkeys
         if is_grants_sign_in(request, session):
             response = await open_grants(request, signin, session)
         else:
@@ -430,7 +437,7 @@ async def code_post(
 async def consent_post(
     request: web.Request, signin: SignIn, session: AuthSession, form: Form
 ) -> Outcome:
-    if _field(form, "action") != "approve":
+    if field(form, "action") != "approve":
         return await _cancel(request, signin, session)
     kept = form.getall("scope") if "scope" in form else []
     return _redirect(await signin.approve(session, kept))

@@ -147,7 +147,8 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault(
         "Content-Security-Policy",
-        "default-src 'none'; style-src 'self'; img-src 'self' https: data:; "
+        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; "
+        "img-src 'self' https: data:; "
         "frame-ancestors 'none'; base-uri 'none'",
     )
     settings = request.app[SETTINGS]

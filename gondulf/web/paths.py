@@ -26,6 +26,10 @@ class Name(enum.StrEnum):
     SIGNIN_RESEND = "signin-resend"
     SIGNIN_CONSENT = "signin-consent"
     SIGNIN_CANCEL = "signin-cancel"
+    SIGNIN_PASSKEY = "signin-passkey"
+    SIGNIN_PASSKEY_OPTIONS = "signin-passkey-options"
+    SIGNIN_PASSKEY_NEW = "signin-passkey-new"
+    SIGNIN_PASSKEY_NEW_OPTIONS = "signin-passkey-new-options"
     TOKEN = "token"  # noqa: S105 - an endpoint's name
     INTROSPECTION = "introspection"
     REVOCATION = "revocation"

@@ -28,6 +28,7 @@ from gondulf.web import (
     metrics,
     redemption,
     revocation,
+    signin_passkeys,
     userinfo,
     verification,
 )
@@ -105,7 +106,20 @@ ROUTES: tuple[Route, ...] = (
             (Name.SIGNIN_RESEND, "resend", authorize.resend_post),
             (Name.SIGNIN_CONSENT, "consent", authorize.consent_post),
             (Name.SIGNIN_CANCEL, "cancel", authorize.cancel_post),
+            (Name.SIGNIN_PASSKEY, "passkey", signin_passkeys.passkey_post),
+            (Name.SIGNIN_PASSKEY_NEW, "new-passkey", signin_passkeys.register_post),
         )
+    ),
+    # The script's half of a passkey ceremony: its options, as JSON.
+    route(
+        Name.SIGNIN_PASSKEY_OPTIONS,
+        "/authorize/s/{handle}/passkey-options",
+        post=signin_passkeys.sign_in_options,
+    ),
+    route(
+        Name.SIGNIN_PASSKEY_NEW_OPTIONS,
+        "/authorize/s/{handle}/new-passkey-options",
+        post=signin_passkeys.register_options,
     ),
     route(
         Name.TOKEN,

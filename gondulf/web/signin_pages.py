@@ -34,8 +34,15 @@ async def page_for(request: web.Request, session: AuthSession) -> web.Response:
     if (note is not None and note.website is not None) or session.me is None or proof is None:
         return website_page(request, session)
     if proof.email is None:  # no code sent for this website yet
-        return send_page(request, session)
+        return await send_page(request, session)
     return code_page(request, session)
+
+
+def may_register(request: web.Request, session: AuthSession) -> bool:
+    """Offer a passkey on the consent page: this sign-in was just proven by an emailed code."""
+    proof = email_state(session)
+    passkeys = request.app[SERVICES].passkeys
+    return passkeys.available and session.verified and proof is not None and bool(proof.email)
 
 
 def client_context(request: web.Request, session: AuthSession) -> dict[str, Any]:
@@ -97,14 +104,18 @@ def website_page(request: web.Request, session: AuthSession) -> web.Response:
     )
 
 
-def send_page(request: web.Request, session: AuthSession) -> web.Response:
+async def send_page(request: web.Request, session: AuthSession) -> web.Response:
+    """Where the code will go; first, for an identity with a passkey, "Use your passkey"."""
     proof = email_state(session)
+    passkeys = request.app[SERVICES].passkeys
+    offered = session.me is not None and await passkeys.offered_to(session.me)
     return _page(
         request,
         session,
         "signin_email.html",
         "Send your code",
         addresses=shown_addresses(proof.emails) if proof else [],
+        passkey_offered=offered,
     )
 
 
@@ -136,4 +147,5 @@ def consent_page(request: web.Request, session: AuthSession) -> web.Response:
         "signin_consent.html",
         "Allow access?",
         groups=grouped(session.request.scope),
+        passkey_register=may_register(request, session),
     )

@@ -20,7 +20,7 @@ from support.smtp_server import RunningSmtp
 from support.web_server import Site
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-ACTION = re.compile(r'action="(/authorize/s/[^/"]+/[a-z]+)"')
+ACTION = re.compile(r'action="(/authorize/s/[^/"]+/[a-z-]+)"')
 SIGNIN_PAGES = "/authorize/s/"
 Client = TestClient[web.Request, web.Application]
 

@@ -231,6 +231,14 @@ class SignIn:
             )
         return me
 
+    async def proven_by_passkey(self, session: AuthSession) -> AuthSession:
+        """The person proved `me` with one of its passkeys (PasskeyService verified the
+        answer): the sign-in is verified. No address was proven this time, so none is
+        given to the app, and a code sent earlier stops working."""
+        proof = email_state(session)
+        state = replace(proof.without_code(), email=None) if proof else session.proof
+        return await self.sessions.update(session, replace(session, proof=state, verified=True))
+
     async def approve(self, session: AuthSession, kept_scopes: list[str]) -> str:
         """Issue the authorization code; returns the redirect URL for the client."""
         me = self._verified_identity(session)

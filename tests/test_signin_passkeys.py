@@ -1,0 +1,156 @@
+"""Passkeys in a real sign-in: added after an emailed code, then used instead of one.
+
+The browser's half is played by a software authenticator (tests/support/authenticator.py)
+answering the very options the pages' script would hand to navigator.credentials; the
+real-browser suite does the same with Chromium's virtual authenticator.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from aiohttp import ClientResponse
+from support.authenticator import SoftwareAuthenticator
+from support.signin import World, query_of
+
+LOCALHOST = {"GONDULF_BASE_URL": "http://localhost:{port}/"}
+OPTIONS = re.compile(r'data-options="(/authorize/s/[^"]+)"')
+
+
+def authenticator(world: World) -> SoftwareAuthenticator:
+    port = world.gondulf.make_url("/").port
+    return SoftwareAuthenticator(f"http://localhost:{port}", "localhost")
+
+
+async def options(world: World, page: str) -> tuple[str, str]:
+    """What the page's script fetches: the ceremony's options and its challenge's ID."""
+    found = OPTIONS.search(page)
+    assert found, page
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf
+    response = await world.gondulf.post(found.group(1), data={"csrf": csrf.group(1)})
+    body = await response.json()
+    assert response.status == 200, body
+    return json.dumps(body["options"]), str(body["challenge"])
+
+
+async def consent_after_code(world: World) -> str:
+    page = await world.code_page()
+    response = await world.post("/authorize/code", page, code=world.last_code())
+    page = await response.text()
+    assert "Allow access?" in page
+    return page
+
+
+async def add_passkey(world: World, key: SoftwareAuthenticator) -> ClientResponse:
+    page = await consent_after_code(world)
+    assert "Sign in faster next time with a passkey" in page
+    creation, challenge = await options(world, page)
+    answer = key.create(creation)
+    return await world.post("/authorize/new-passkey", page, challenge=challenge, credential=answer)
+
+
+@pytest.mark.settings(**LOCALHOST)
+async def test_a_passkey_added_after_a_code_signs_in_the_next_time_without_email(
+    world: World,
+) -> None:
+    key = authenticator(world)
+    response = await add_passkey(world, key)
+    page = await response.text()
+    assert response.status == 200 and "saved: next time, sign in with it." in page
+    assert "Allow access?" in page  # still the consent page of this sign-in
+    response = await world.post("/authorize/consent", page, action="approve", scope=["profile"])
+    assert response.status == 302
+
+    sent = len(world.smtp.mailbox.messages)
+    page = await (await world.get_authorize()).text()
+    assert "Use your passkey" in page and "Or email me a code instead" in page
+    assert "passkey.js" in page and "hidden" in page  # shown only where WebAuthn works
+    request, challenge = await options(world, page)
+    response = await world.post(
+        "/authorize/passkey", page, challenge=challenge, credential=key.get(request)
+    )
+    page = await response.text()
+    assert "Allow access?" in page and "Sign in faster" not in page
+    response = await world.post("/authorize/consent", page, action="approve", scope=["email"])
+    query = query_of(response.headers["Location"])
+    body = await (await world.redeem("/authorize", query["code"])).json()
+    assert body["me"] == world.me
+    assert "email" not in body.get("profile", {})  # no address was proven this time
+    assert len(world.smtp.mailbox.messages) == sent  # no email
+
+
+@pytest.mark.settings(**LOCALHOST)
+async def test_a_passkey_answer_for_another_origin_is_refused_and_email_still_works(
+    world: World,
+) -> None:
+    key = authenticator(world)
+    await add_passkey(world, key)
+    world.gondulf.session.cookie_jar.clear()
+    page = await (await world.get_authorize()).text()
+    request, challenge = await options(world, page)
+    forged = key.get(request, origin="http://evil.test")
+    response = await world.post("/authorize/passkey", page, challenge=challenge, credential=forged)
+    text = await response.text()
+    assert response.status == 400 and "Your passkey did not work" in text
+    assert "Allow access?" not in text
+    assert "Send my code to" in text  # the emailed code, as ever
+    # The challenge was used up by the refused answer.
+    again = await world.post(
+        "/authorize/passkey", page, challenge=challenge, credential=key.get(request)
+    )
+    assert again.status == 400
+
+
+@pytest.mark.settings(**LOCALHOST)
+async def test_no_passkey_is_offered_before_one_was_added(world: World) -> None:
+    page = await (await world.get_authorize()).text()
+    assert "Use your passkey" not in page and "passkey.js" not in page
+
+
+@pytest.mark.settings(**LOCALHOST, GONDULF_PASSKEYS="false")
+async def test_passkeys_off_offers_none(world: World) -> None:
+    page = await consent_after_code(world)
+    assert "passkey" not in page.lower()
+
+
+async def test_no_passkey_on_an_ip_address_issuer(world: World) -> None:
+    page = await consent_after_code(world)
+    assert "Sign in faster next time with a passkey" not in page
+
+
+@pytest.mark.settings(**LOCALHOST)
+async def test_a_passkey_cannot_be_added_without_an_emailed_code_in_this_sign_in(
+    world: World,
+) -> None:
+    page = await (await world.get_authorize()).text()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf
+    response = await world.gondulf.post(
+        world.step_url + "new-passkey-options", data={"csrf": csrf.group(1)}
+    )
+    assert response.status == 403
+    assert "emailed code first" in (await response.json())["error"]
+
+
+@pytest.mark.settings(**LOCALHOST, GONDULF_LIMIT_WRONG_CODES_PER_IP="2")
+async def test_wrong_passkey_answers_count_like_wrong_codes(world: World) -> None:
+    key = authenticator(world)
+    await add_passkey(world, key)
+    for _ in range(2):
+        world.gondulf.session.cookie_jar.clear()
+        page = await (await world.get_authorize()).text()
+        request, challenge = await options(world, page)
+        bad = key.get(request, user_verified=False)
+        await world.post("/authorize/passkey", page, challenge=challenge, credential=bad)
+    world.gondulf.session.cookie_jar.clear()
+    page = await (await world.get_authorize()).text()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf
+    refused = await world.gondulf.post(
+        world.step_url + "passkey-options", data={"csrf": csrf.group(1)}
+    )
+    assert refused.status == 429
+    assert "email yourself a code" in (await refused.json())["error"]

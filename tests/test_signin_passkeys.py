@@ -16,7 +16,7 @@ from support.authenticator import SoftwareAuthenticator
 from support.signin import World, query_of
 
 LOCALHOST = {"GONDULF_BASE_URL": "http://localhost:{port}/"}
-OPTIONS = re.compile(r'data-options="(/authorize/s/[^"]+)"')
+OPTIONS = re.compile(r'data-options="([^"]+)"')
 
 
 def authenticator(world: World) -> SoftwareAuthenticator:
@@ -154,3 +154,42 @@ async def test_wrong_passkey_answers_count_like_wrong_codes(world: World) -> Non
     )
     assert refused.status == 429
     assert "email yourself a code" in (await refused.json())["error"]
+
+
+@pytest.mark.settings(**LOCALHOST)
+async def test_the_grants_page_adds_renames_and_removes_passkeys(world: World) -> None:
+    key = authenticator(world)
+    response = await world.gondulf.get("/grants")
+    response = await world.post("/authorize/website", await response.text(), me=world.me)
+    page = await world.send_code(await response.text())
+    response = await world.post("/authorize/code", page, code=world.last_code())
+    page = await (await world.gondulf.get("/grants")).text()
+    assert "No passkey yet" in page and "Add a passkey" in page
+    creation, challenge = await options(world, page)
+    response = await world.post(
+        "/grants/passkeys/add", page, challenge=challenge, credential=key.create(creation)
+    )
+    page = await (await world.gondulf.get(response.headers["Location"])).text()
+    assert "saved." in page and "last used\n      never" in page
+    passkey = re.search(r'name="passkey" value="([^"]+)"', page)
+    assert passkey
+    response = await world.post(
+        "/grants/passkeys/rename", page, passkey=passkey.group(1), name="Phone"
+    )
+    page = await (await world.gondulf.get(response.headers["Location"])).text()
+    assert "Passkey renamed “Phone”." in page and '<h3 class="ellipsis">Phone</h3>' in page
+
+    # A sign-in now offers it; once removed, the emailed code is the way again.
+    world.gondulf.session.cookie_jar.clear()
+    assert "Use your passkey" in await (await world.get_authorize()).text()
+    grants = world.gondulf.session.cookie_jar  # signed out of the grants page by clear()
+    assert not any(cookie.key == "gondulf_grants" for cookie in grants)
+    response = await world.gondulf.get("/grants")
+    response = await world.post("/authorize/website", await response.text(), me=world.me)
+    page = await world.send_code(await response.text())
+    await world.post("/authorize/code", page, code=world.last_code())
+    page = await (await world.gondulf.get("/grants")).text()
+    response = await world.post("/grants/passkeys/remove", page, passkey=passkey.group(1))
+    page = await (await world.gondulf.get(response.headers["Location"])).text()
+    assert "Passkey “Phone” removed" in page and "No passkey yet" in page
+    assert "Use your passkey" not in await (await world.get_authorize()).text()

@@ -1,8 +1,8 @@
 """GET /grants: the apps a person has signed in to, each of which they can end.
 
 Ending one asks first (GET /grants/end), then says it is done: the redirect back to the
-list names the app, signed with the grants session's secret so no link can make the page
-claim another app's access ended.
+list carries what to say, signed with the grants session's secret so no link can make the
+page say anything else. The identity's passkeys are listed too (grants_passkeys.py).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ async def open_grants(request: web.Request, signin: SignIn, session: AuthSession
     return response
 
 
-async def _grants_session(request: web.Request) -> GrantsSession | None:
+async def grants_session(request: web.Request) -> GrantsSession | None:
     session_id = request.cookies.get(COOKIE, "")
     if not session_id:
         return None
@@ -56,20 +56,29 @@ def _host(client_id: str) -> str:
     return urlsplit(client_id).netloc
 
 
-def _ended_signature(request: web.Request, session: GrantsSession, host: str) -> str:
+def _signature(request: web.Request, session: GrantsSession, said: str) -> str:
     key = request.app[SETTINGS].secret_key
-    return keyed_digest(key, f"access ended {session.csrf} {host}")[:32]
+    return keyed_digest(key, f"grants page says {session.csrf} {said}")[:32]
+
+
+def back_saying(request: web.Request, session: GrantsSession, said: str) -> web.Response:
+    """303 to the grants page, which then says `said` (and only this session's page)."""
+    query = urlencode({"said": said, "signed": _signature(request, session, said)})
+    return web.Response(
+        status=303,
+        headers={"Location": f"{path_of(request, Name.GRANTS)}?{query}", **NO_STORE},
+    )
 
 
 async def grants_get(request: web.Request) -> web.Response:
-    session = await _grants_session(request)
+    session = await grants_session(request)
     if session is None:  # sign in first, with the same proof as any sign-in
         return see_other(request, Name.SIGNIN_GRANTS)
-    grants = await request.app[SERVICES].grants.grants_of(session.me)
-    ended = request.query.get("ended", "")
-    signature = request.query.get("signed", "")
-    if not same(signature, _ended_signature(request, session, ended)):
-        ended = ""
+    services = request.app[SERVICES]
+    grants = await services.grants.grants_of(session.me)
+    said = request.query.get("said", "")
+    if not same(request.query.get("signed", ""), _signature(request, session, said)):
+        said = ""
     return page(
         request,
         "grants.html",
@@ -79,13 +88,15 @@ async def grants_get(request: web.Request) -> web.Response:
         grants=grants,
         describe=describe,
         host=_host,
-        ended=ended,
+        said=said,
+        passkeys=await services.passkeys.list(session.me),
+        passkeys_available=services.passkeys.available,
     )
 
 
 async def end_get(request: web.Request) -> web.Response:
     """ "End access" pressed: what ending it means, and the button that does it."""
-    session = await _grants_session(request)
+    session = await grants_session(request)
     if session is None:
         return see_other(request, Name.SIGNIN_GRANTS)
     family = request.query.get("grant", "")
@@ -115,9 +126,9 @@ def _unknown_grant() -> SignInProblem:
     )
 
 
-async def _form_session(request: web.Request) -> tuple[GrantsSession, dict[str, str]]:
+async def form_session(request: web.Request) -> tuple[GrantsSession, dict[str, str]]:
     form = dict(await read_form(request))
-    session = await _grants_session(request)
+    session = await grants_session(request)
     if session is None or not same(form.get("csrf", ""), session.csrf):
         raise SignInProblem(
             Problem.CSRF,
@@ -130,22 +141,18 @@ async def _form_session(request: web.Request) -> tuple[GrantsSession, dict[str, 
 
 
 async def revoke_post(request: web.Request) -> web.Response:
-    session, form = await _form_session(request)
+    session, form = await form_session(request)
     service = request.app[SERVICES].grants
     family = form.get("grant", "")
     grant = next((g for g in await service.grants_of(session.me) if g.family_id == family), None)
     if grant is None or not await service.revoke(session.me, family):
         raise _unknown_grant()
-    host = _host(grant.client_id)
-    query = urlencode({"ended": host, "signed": _ended_signature(request, session, host)})
-    return web.Response(
-        status=303,
-        headers={"Location": f"{path_of(request, Name.GRANTS)}?{query}", **NO_STORE},
-    )
+    said = f"Access ended: {_host(grant.client_id)} can no longer act for you."
+    return back_saying(request, session, said)
 
 
 async def signout_post(request: web.Request) -> web.Response:
-    session, _ = await _form_session(request)
+    session, _ = await form_session(request)
     await request.app[SERVICES].grants.sign_out(session)
     response = see_other(request, Name.HOME)
     response.del_cookie(COOKIE, path=path_of(request, Name.GRANTS))

@@ -38,6 +38,10 @@ class Name(enum.StrEnum):
     GRANTS_END = "grants-end"
     GRANTS_REVOKE = "grants-revoke"
     GRANTS_SIGNOUT = "grants-signout"
+    GRANTS_PASSKEY_OPTIONS = "grants-passkey-options"
+    GRANTS_PASSKEY_ADD = "grants-passkey-add"
+    GRANTS_PASSKEY_RENAME = "grants-passkey-rename"
+    GRANTS_PASSKEY_REMOVE = "grants-passkey-remove"
     METRICS = "metrics"
 
 

@@ -23,6 +23,7 @@ from gondulf.indieauth.endpoints import METADATA_PATH
 from gondulf.web import (
     authorize,
     grants,
+    grants_passkeys,
     handlers,
     metadata,
     metrics,
@@ -158,6 +159,12 @@ ROUTES: tuple[Route, ...] = (
     route(Name.GRANTS_END, "/grants/end", get=grants.end_get),
     route(Name.GRANTS_REVOKE, "/grants/revoke", post=grants.revoke_post),
     route(Name.GRANTS_SIGNOUT, "/grants/signout", post=grants.signout_post),
+    route(
+        Name.GRANTS_PASSKEY_OPTIONS, "/grants/passkey-options", post=grants_passkeys.options_post
+    ),
+    route(Name.GRANTS_PASSKEY_ADD, "/grants/passkeys/add", post=grants_passkeys.add_post),
+    route(Name.GRANTS_PASSKEY_RENAME, "/grants/passkeys/rename", post=grants_passkeys.rename_post),
+    route(Name.GRANTS_PASSKEY_REMOVE, "/grants/passkeys/remove", post=grants_passkeys.remove_post),
     route(
         Name.METRICS,
         "/metrics",

@@ -44,6 +44,15 @@ def alert(page: Page) -> Locator:
     return page.get_by_role("alert")
 
 
+def favicon(page: Page) -> Locator:
+    return page.locator('head link[rel="icon"]')
+
+
+def times(page: Page) -> Locator:
+    """The times shown in words (`3 days ago`), each carrying its exact UTC time."""
+    return page.locator("time")
+
+
 # -- what a person does --------------------------------------------------------------------
 
 

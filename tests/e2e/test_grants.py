@@ -46,6 +46,9 @@ async def test_grants_page_signs_in_with_a_code_lists_the_app_and_ends_access(
     await pages.heading(page, pages.HEADING_GRANTS).wait_for()
     assert page.url == f"{stage.issuer}grants"
     await pages.app_listed(page, APP_NAME).wait_for()
+    signed_in = pages.times(page).first
+    assert await signed_in.inner_text() == "just now"
+    assert (await signed_in.get_attribute("title") or "").endswith(" UTC")
     await check_state(page, "grants-list")
 
     await pages.end_access(page, APP_NAME)

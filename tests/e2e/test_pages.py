@@ -23,6 +23,15 @@ async def test_home_page(page: Page, stage: Stage) -> None:
     await check_state(page, "home")
 
 
+async def test_every_page_links_the_favicon(page: Page, stage: Stage) -> None:
+    await page.goto(stage.issuer)
+    href = await pages.favicon(page).get_attribute("href")
+    assert href is not None and href.startswith("/static/favicon.svg")
+    icon = await page.request.get(stage.issuer + href.lstrip("/"))
+    assert icon.status == 200 and icon.headers["content-type"] == "image/svg+xml"
+    assert (await icon.text()).startswith("<svg")
+
+
 async def test_domain_without_its_dns_record_is_a_page_naming_the_record(
     page: Page, stage: Stage
 ) -> None:

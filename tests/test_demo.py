@@ -95,6 +95,13 @@ def csrf(page: str) -> str:
     return match.group(1)
 
 
+def action(gondulf: URL, page: str, leaf: str) -> URL:
+    """The address of the page's form that ends in `leaf` (`code`, `consent`...)."""
+    match = re.search(rf'action="(/authorize/s/[^/"]+/{leaf})"', page)
+    assert match, page
+    return gondulf.with_path(match.group(1))
+
+
 async def submit(browser: aiohttp.ClientSession, url: URL, page: str, **fields: str) -> str:
     """Fill in and send the form on a Gondulf page, as a person would."""
     async with browser.post(url, data={"csrf": csrf(page), **fields}) as response:
@@ -169,21 +176,22 @@ async def test_the_printed_url_walks_a_whole_sign_in_and_ctrl_c_stops_everything
         async with b.post(url + "start", data={"me": me}) as response:
             page = await response.text()
             gondulf = response.url.origin()
-            assert response.url.path == "/authorize", page
-            assert response.url.query["client_id"] == url
-            assert response.url.query["code_challenge_method"] == "S256"
+            authorize = next(r.url for r in response.history if r.url.path == "/authorize")
+            assert authorize.query["client_id"] == url
+            assert authorize.query["code_challenge_method"] == "S256"
+            assert response.url.path.startswith("/authorize/s/"), page
         assert "Demo app" in page and "Send my code to" in page, page
 
-        page = await submit(b, gondulf / "authorize/email", page, email="0")
+        page = await submit(b, action(gondulf, page, "email"), page, email="0")
         assert "Enter your code" in page, page
 
         code = await terminal.wait_for(r"Your sign-in code: (\d{6})")
-        page = await submit(b, gondulf / "authorize/code", page, code=code)
+        page = await submit(b, action(gondulf, page, "code"), page, code=code)
         assert "Allow access?" in page, page
 
         consent = [("csrf", csrf(page)), ("action", "approve")]
         consent += [("scope", "profile"), ("scope", "email")]
-        async with b.post(gondulf / "authorize/consent", data=consent) as response:
+        async with b.post(action(gondulf, page, "consent"), data=consent) as response:
             page = await response.text()
             assert str(response.url).startswith(url + "callback?"), page
         assert response.status == 200, page

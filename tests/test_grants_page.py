@@ -16,13 +16,17 @@ async def open_grants(world: World) -> ClientResponse:
     assert response.status == 303 and response.headers["Location"] == "/authorize/grants"
     response = await world.gondulf.get("/grants")
     page = await response.text()
-    assert "Your website address" in page and "Your grants on this server" in page
+    assert "Your website address" in page and "Sign in to manage your apps" in page
+    assert "wants you to sign in" not in page
     response = await world.post("/authorize/website", page, me=world.me)
     page = await world.send_code(await response.text())
     response = await world.post("/authorize/code", page, code=world.last_code())
     assert response.status == 303 and response.headers["Location"] == "/grants"
     assert "Secure" not in response.headers["Set-Cookie"]  # development mode
     return await world.gondulf.get("/grants")
+
+
+GRANT = re.compile(r'href="/grants/end\?grant=([^"]+)"')
 
 
 async def token_for_app(world: World) -> str:
@@ -43,15 +47,25 @@ async def test_grants_page_lists_apps_and_ends_access(world: World) -> None:
     response = await open_grants(world)
     page = await response.text()
     assert response.status == 200 and "Your apps" in page
-    assert "Quill" in page and world.client_id in page
+    host = f"app.test:{world.app.port}"
+    assert f'<h2 class="ellipsis">{host}</h2>' in page and "calls itself “Quill”" in page
     assert "Publish new posts on your website" in page
     assert "last used" in page
-    grant = re.search(r'name="grant" value="([^"]+)"', page)
+    grant = GRANT.search(page)
     assert grant
-    response = await world.post("/grants/revoke", page, grant=grant.group(1))
+    # "End access" asks first; nothing has ended yet.
+    confirm = await (await world.gondulf.get(f"/grants/end?grant={grant.group(1)}")).text()
+    assert f"End access for {host}?" in confirm and "Keep access" in confirm
+    assert await active(world, token)
+    response = await world.post("/grants/revoke", confirm, grant=grant.group(1))
     assert response.status == 303
     assert not await active(world, token)
-    assert "No app has access right now." in await (await world.gondulf.get("/grants")).text()
+    done = await (await world.gondulf.get(response.headers["Location"])).text()
+    assert f"Access ended: <strong>{host}</strong> can no\nlonger act for you." in done
+    assert "No app has access right now." in done
+    # A link of someone else's making cannot claim an app's access ended.
+    forged = await (await world.gondulf.get("/grants?ended=bank.test&signed=0")).text()
+    assert "Access ended" not in forged
 
 
 async def test_grants_sign_in_needs_the_emailed_code(world: World) -> None:
@@ -76,7 +90,7 @@ async def test_grants_forms_check_csrf(world: World) -> None:
     token = await token_for_app(world)
     response = await open_grants(world)
     page = re.sub(r'name="csrf" value="[^"]+"', 'name="csrf" value="forged"', await response.text())
-    grant = re.search(r'name="grant" value="([^"]+)"', page)
+    grant = GRANT.search(page)
     assert grant
     response = await world.post("/grants/revoke", page, grant=grant.group(1))
     assert response.status == 403
@@ -107,7 +121,7 @@ async def test_another_identity_on_the_same_host_never_sees_or_ends_my_grants(
 
     world.gondulf.session.cookie_jar.clear()
     jane_page = await (await open_grants(world)).text()
-    jane_grants = re.findall(r'name="grant" value="([^"]+)"', jane_page)
+    jane_grants = GRANT.findall(jane_page)
     assert len(jane_grants) == 1
 
     world.gondulf.session.cookie_jar.clear()
@@ -116,7 +130,7 @@ async def test_another_identity_on_the_same_host_never_sees_or_ends_my_grants(
     page = await world.send_code(await response.text())
     response = await world.post("/authorize/code", page, code=world.last_code())
     bob_page = await (await world.gondulf.get("/grants")).text()
-    bob_grants = re.findall(r'name="grant" value="([^"]+)"', bob_page)
+    bob_grants = GRANT.findall(bob_page)
     assert len(bob_grants) == 1 and bob_grants != jane_grants
 
     response = await world.post("/grants/revoke", bob_page, grant=jane_grants[0])

@@ -161,7 +161,9 @@ async def test_an_address_smtp_cannot_take_is_a_failed_email(
     assert response.status == 200 and world.smtp.mailbox.messages[-1][0] == ["jane@jane.test"]
 
 
-@pytest.mark.parametrize("path", ["/authorize/website", "/token", "/revoke", "/introspect"])
+@pytest.mark.parametrize(
+    "path", ["/authorize/s/0123456789abcdef/website", "/token", "/revoke", "/introspect"]
+)
 async def test_an_unknown_form_charset_is_a_400(world: World, path: str) -> None:
     response = await world.gondulf.post(
         path,
@@ -192,7 +194,7 @@ async def test_a_slow_homepage_is_told_within_the_page_budget(
     finally:
         release.set()
     assert response.status == 504 and "This took too long" in text
-    assert 'action="/authorize/website"' in text  # the person can try again from here
+    assert '/website"' in text and slow.url("/") in text  # filled in, to try again
 
 
 @pytest.mark.settings(GONDULF_PAGE_TIMEOUT="1")

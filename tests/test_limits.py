@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 from aiohttp import ClientResponse, web
 from multidict import CIMultiDict
-from support.signin import World, homepage_html
+from support.signin import World, action, homepage_html
 from support.web_server import Site, html
 
 from gondulf.config import load_settings
@@ -37,7 +37,7 @@ async def ask_for_code(world: World, ip: str, index: int = 0) -> ClientResponse:
     response = await start(world, ip)
     page = await response.text()
     return await world.gondulf.post(
-        "/authorize/email", data=_form(page, email=str(index)), headers=from_ip(ip)
+        action(page, "/authorize/email"), data=_form(page, email=str(index)), headers=from_ip(ip)
     )
 
 
@@ -110,7 +110,7 @@ async def test_forwarded_for_from_an_untrusted_peer_is_ignored(world: World) -> 
 async def test_past_the_wrong_code_limit_one_wrong_code_ends_the_code(world: World) -> None:
     async def enter(page: str, code: str) -> ClientResponse:
         return await world.gondulf.post(
-            "/authorize/code", data=_form(page, code=code), headers=from_ip(STRANGER)
+            action(page, "/authorize/code"), data=_form(page, code=code), headers=from_ip(STRANGER)
         )
 
     response = await ask_for_code(world, STRANGER)
@@ -180,7 +180,7 @@ async def test_a_client_cannot_pick_its_address_with_a_header_line_of_its_own(wo
             await world.gondulf.get("/authorize", params=world.authorize_params(), headers=headers)
         ).text()
         response = await world.gondulf.post(
-            "/authorize/email", data=_form(page, email="0"), headers=headers
+            action(page, "/authorize/email"), data=_form(page, email="0"), headers=headers
         )
         statuses.append(response.status)
     assert statuses[5:] == [429, 429], statuses
@@ -232,11 +232,11 @@ async def test_strangers_cannot_lock_a_known_browser_out_of_its_own_codes(
     """Codes for strangers' own domains, sent to the person's address from several networks,
     use up the address's hourly budget; a browser that signed in as the person before still
     gets its code."""
-    response = await ask_for_code(world, PERSON)
+    page = await (await ask_for_code(world, PERSON)).text()
     response = await world.gondulf.post(
-        "/authorize/code",
+        action(page, "/authorize/code"),
         headers=from_ip(PERSON),
-        data=_form(await response.text(), code=world.last_code()),
+        data=_form(page, code=world.last_code()),
     )
     assert "Allow access?" in await response.text()
     known = world.gondulf.session.cookie_jar.filter_cookies(world.gondulf.make_url("/authorize"))
@@ -259,7 +259,9 @@ async def test_strangers_cannot_lock_a_known_browser_out_of_its_own_codes(
                 )
             ).text()
             sent = await world.gondulf.post(
-                "/authorize/email", data=_form(page, email="0"), headers=from_ip(stranger)
+                action(page, "/authorize/email"),
+                data=_form(page, email="0"),
+                headers=from_ip(stranger),
             )
             assert sent.status == 200
     world.gondulf.session.cookie_jar.clear()
@@ -270,7 +272,7 @@ async def test_strangers_cannot_lock_a_known_browser_out_of_its_own_codes(
         await world.gondulf.get("/authorize", params=world.params, headers=from_ip(PERSON))
     ).text()
     response = await world.gondulf.post(
-        "/authorize/email", data=_form(page, email="0"), headers=from_ip(PERSON)
+        action(page, "/authorize/email"), data=_form(page, email="0"), headers=from_ip(PERSON)
     )
     assert response.status == 200 and "Enter your code" in await response.text()
 

@@ -239,8 +239,9 @@ async def test_sign_in_cookie_is_secure_in_production(
                 "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
                 "code_challenge_method": "S256",
             },
+            allow_redirects=False,
         )
-        assert response.status == 200
+        assert response.status == 303
         cookie = response.headers["Set-Cookie"]
         assert "Secure" in cookie and "HttpOnly" in cookie
 

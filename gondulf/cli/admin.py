@@ -1,4 +1,4 @@
-"""Administration: tokens, domains, resource servers, purge, backup and restore."""
+"""Administration: tokens, domains, resource servers, passkeys, purge, backup and restore."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from gondulf.timestamps import utc_text
 
 if TYPE_CHECKING:
     from gondulf.services.runtime import Services
-    from gondulf.storage.records import TokenRecord
+    from gondulf.storage.records import Passkey, TokenRecord
 
 T = TypeVar("T")
 
@@ -39,6 +39,9 @@ domains_app = typer.Typer(
 resource_servers_app = typer.Typer(
     help="Credentials that let resource servers (Micropub endpoints...) introspect tokens.",
     no_args_is_help=True,
+)
+passkeys_app = typer.Typer(
+    help="List the passkeys people registered and remove one.", no_args_is_help=True
 )
 
 MAX_CANDIDATES = 10  # an ambiguous ID prefix lists this many of the tokens it may mean
@@ -376,8 +379,108 @@ def resource_servers_remove(
         console.print(f"Removed {escape(name)}.")
 
 
+@passkeys_app.command("list")
+def passkeys_list(
+    me: Annotated[
+        str | None,
+        typer.Option(
+            "--me",
+            metavar="PROFILE_URL",
+            help="Only passkeys of this identity, such as "
+            "https://jane.example/ (jane.example for short).",
+        ),
+    ] = None,
+    json_output: JsonOption = False,
+    dev: DevOption = False,
+) -> None:
+    """List passkeys: ID, identity, name, when added and last used."""
+    identity = _identity_filter(me)
+
+    async def work(services: Services) -> list[Passkey]:
+        return await services.passkeys.list(identity)
+
+    passkeys = _with_services(work, dev)
+    if json_output:
+        print_json(
+            [
+                {
+                    "id": p.id,
+                    "me": p.me,
+                    "name": p.name,
+                    "transports": list(p.transports),
+                    "sign_count": p.sign_count,
+                    "created_at": p.created_at,
+                    "last_used_at": p.last_used_at,
+                }
+                for p in passkeys
+            ]
+        )
+        return
+    table = Table(title=f"{len(passkeys)} passkey(s)")
+    table.add_column("ID", no_wrap=True, min_width=16)  # what `passkeys remove` takes
+    for column in ("Me", "Name", "Added", "Last used", "Counter"):
+        table.add_column(column, overflow="fold")
+    for p in passkeys:
+        table.add_row(
+            p.id,
+            escape(p.me),
+            escape(p.name),
+            utc_text(p.created_at),
+            utc_text(p.last_used_at),
+            str(p.sign_count),
+        )
+    console.print(table)
+
+
+@passkeys_app.command("remove")
+def passkeys_remove(
+    passkey_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="ID", help="The passkey's ID as `gondulf passkeys list` shows it, or its start."
+        ),
+    ],
+    yes: YesOption = False,
+    json_output: JsonOption = False,
+    dev: DevOption = False,
+) -> None:
+    """Remove a passkey; it stops working at once (its owner signs in with an emailed code)."""
+
+    async def work(services: Services) -> Passkey:
+        passkey = await _passkey_by_id_prefix(services, passkey_id)
+        _confirm(f"Remove {_describe_passkey(passkey)}?", yes)
+        return await services.passkeys.remove(None, passkey.id)
+
+    removed = _with_services(work, dev)
+    if json_output:
+        print_json({"removed": removed.id, "me": removed.me, "name": removed.name})
+    else:
+        console.print(
+            f"Removed {escape(_describe_passkey(removed))}; it no longer signs anyone in."
+        )
+
+
+def _describe_passkey(passkey: Passkey) -> str:
+    return f"passkey {passkey.id} ({passkey.name!r}) of {passkey.me}"
+
+
+async def _passkey_by_id_prefix(services: Services, typed: str) -> Passkey:
+    """The one passkey whose ID starts with what was typed (a full ID is its own prefix)."""
+    candidates = await services.passkeys.with_id_prefix(typed, limit=MAX_CANDIDATES + 1)
+    if not candidates:
+        fail(
+            f"no passkey's ID starts with {typed!r} (`gondulf passkeys list` shows them all)",
+            EXIT_CHECK_FAILED,
+        )
+    if len(candidates) > 1:
+        listed = "; ".join(_describe_passkey(p) for p in candidates[:MAX_CANDIDATES])
+        more = " and more" if len(candidates) > MAX_CANDIDATES else ""
+        fail(f"{typed!r} is the start of several IDs, give more of it: {listed}{more}", EXIT_USAGE)
+    return candidates[0]
+
+
 def purge(json_output: JsonOption = False, dev: DevOption = False) -> None:
-    """Delete expired codes, sign-in sessions, tokens and counters now."""
+    """Delete expired codes, sign-in sessions, passkey challenges, tokens and counters now."""
     from gondulf.services.housekeeping import purge as purge_database
 
     async def work(services: Services) -> dict[str, int]:
@@ -453,5 +556,17 @@ def restore(
             f"Not in the backup: {restored.tokens_lost} live token(s) issued since (those people "
             f"sign in again) and {restored.servers_lost} resource server(s) added since "
             "(add them again with `gondulf resource-servers add`).",
+            markup=False,
+        )
+    if restored.passkeys_removed_again:
+        console.print(
+            f"{restored.passkeys_removed_again} passkey(s) removed since the backup were "
+            "removed again.",
+            markup=False,
+        )
+    if restored.passkeys_lost:
+        console.print(
+            f"Not in the backup: {restored.passkeys_lost} passkey(s) registered since (those "
+            "people sign in with an emailed code and add them again).",
             markup=False,
         )

@@ -83,6 +83,7 @@ for _name, _group in (
     ("tokens", admin.tokens_app),
     ("domains", admin.domains_app),
     ("resource-servers", admin.resource_servers_app),
+    ("passkeys", admin.passkeys_app),
 ):
     for _registered in _group.registered_commands:
         _registered.short_help = _summary(

@@ -13,10 +13,12 @@ from dataclasses import dataclass, field, fields
 from enum import Enum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from gondulf.config import values
 from gondulf.config.values import Nameserver, Network
 from gondulf.errors import ConfigProblem
+from gondulf.indieauth.issuer import is_ip_literal
 
 SPEC = "gondulf.setting"
 PART = "gondulf.settings-part"  # a field holding a settings dataclass of its own
@@ -351,6 +353,27 @@ class Settings:
             "most load balancers: 60).",
         )
     )
+    passkeys: bool = field(
+        metadata=setting(
+            "GONDULF_PASSKEYS",
+            values.boolean,
+            True,
+            "`true` lets a person who signed in with an emailed code register a passkey, and "
+            "prove themselves with it instead of a code at later sign-ins (the DNS record is "
+            "still checked). Browsers need a host name in GONDULF_BASE_URL, not an IP "
+            "address: in development use `http://localhost:PORT/`.",
+        )
+    )
+    email_reproof_days: int = field(
+        metadata=setting(
+            "GONDULF_EMAIL_REPROOF_DAYS",
+            values.whole_number(0, 3650),
+            30,
+            "Days a passkey may stand in for the emailed code: once an identity's last "
+            "emailed code is older, its next sign-in asks for a code again, which checks that "
+            "the homepage still names an address the person reads. `0`: never again.",
+        )
+    )
     limits: Limits = field(metadata={PART: Limits})
     log_level: str = field(
         metadata=setting(
@@ -402,6 +425,16 @@ class Settings:
                     "for the client and sends every plain-HTTP request to https. Behind a reverse "
                     "proxy, list the proxy's address (such as 127.0.0.1): otherwise everyone "
                     "shares the proxy's limits and the https redirect loops.",
+                )
+            )
+        host = urlsplit(self.base_url).hostname or ""
+        if self.passkeys and is_ip_literal(host):
+            found.append(
+                ConfigProblem(
+                    "GONDULF_PASSKEYS",
+                    f"is true, but the host of GONDULF_BASE_URL ({host}) is an IP address, "
+                    "which browsers refuse for passkeys: passkeys are not offered. In "
+                    "development use a name, such as GONDULF_BASE_URL=http://localhost:8000/.",
                 )
             )
         return found

@@ -20,6 +20,15 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+def is_ip_literal(host: str) -> bool:
+    """Whether a URL's host is an IP address rather than a name (`[::1]` included)."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
 def normalise_issuer(value: str, *, allow_http: bool) -> str:
     """The issuer in canonical form, or ValueError saying what to change."""
     if not value:

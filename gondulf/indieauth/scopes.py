@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from gondulf.indieauth.errors import InvalidScope
 
@@ -27,6 +28,18 @@ DESCRIPTIONS = {
 }
 PROFILE_SCOPES = frozenset({"profile", "email"})
 
+# How the consent page groups what an app asks for, in this order; a scope no group
+# names is the app's own, listed last.
+GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("See who you are", ("profile", "email")),
+    ("Read for you", ("read",)),
+    ("Change your website", ("create", "draft", "update", "media", "undelete", "delete")),
+    ("Act for you in your reader", ("follow", "channels", "mute", "block")),
+)
+OTHER_GROUP = "Other permissions the app defines"
+# What removes or hides things: shown marked, and not granted unless ticked.
+DESTRUCTIVE = frozenset({"delete", "block", "mute"})
+
 
 def parse_scope(value: str | None) -> tuple[str, ...]:
     """Space-separated scope tokens, in order, without duplicates."""
@@ -45,6 +58,25 @@ def parse_scope(value: str | None) -> tuple[str, ...]:
 
 def describe(scope: str) -> str:
     return DESCRIPTIONS.get(scope, f"Permission named “{scope}” (defined by the app)")
+
+
+@dataclass(frozen=True)
+class Permission:
+    scope: str
+    text: str
+    destructive: bool
+
+
+def grouped(scopes: tuple[str, ...]) -> list[tuple[str, list[Permission]]]:
+    """The scopes asked for, as the consent page lists them: by group, in GROUPS' order."""
+    known = {scope: title for title, members in GROUPS for scope in members}
+    groups: dict[str, list[Permission]] = {title: [] for title, _ in GROUPS}
+    groups[OTHER_GROUP] = []
+    order = {scope: index for _, members in GROUPS for index, scope in enumerate(members)}
+    for scope in sorted(scopes, key=lambda scope: order.get(scope, len(order))):
+        permission = Permission(scope, describe(scope), scope in DESTRUCTIVE)
+        groups[known.get(scope, OTHER_GROUP)].append(permission)
+    return [(title, members) for title, members in groups.items() if members]
 
 
 def narrow(granted: tuple[str, ...], chosen: list[str]) -> tuple[str, ...]:

@@ -82,6 +82,14 @@ COUNTERS: dict[str, tuple[str, tuple[str, ...], tuple[tuple[str, ...], ...]]] = 
         ("limit",),
         (),
     ),
+    "gondulf_passkeys_registered": ("Passkeys registered.", (), ((),)),
+    "gondulf_passkey_signins": ("Sign-ins proven with a passkey.", (), ((),)),
+    "gondulf_passkey_refusals": (
+        "Passkey registrations and sign-ins refused, by reason (bad-origin, "
+        "counter-regression, user-not-verified, ...).",
+        ("reason",),
+        (),
+    ),
     "gondulf_database_busy": (
         "Database calls that gave up waiting for the database (answered 503).",
         (),
@@ -162,6 +170,15 @@ class Metrics(Collector):
 
     def refused(self, limit: str) -> None:
         self._add("gondulf_rate_limit_refusals", (limit,))
+
+    def passkey_registered(self) -> None:
+        self._add("gondulf_passkeys_registered")
+
+    def passkey_signed_in(self) -> None:
+        self._add("gondulf_passkey_signins")
+
+    def passkey_refused(self, reason: str) -> None:
+        self._add("gondulf_passkey_refusals", (reason,))
 
     def database_busy(self) -> None:
         self._add("gondulf_database_busy")

@@ -24,6 +24,7 @@ from gondulf.services.outside.client_info import ClientInfoService
 from gondulf.services.outside.dns import DnsService, build_resolver
 from gondulf.services.outside.email import EmailSender
 from gondulf.services.outside.fetch import Fetcher, FetchPolicy
+from gondulf.services.passkeys import PasskeyService
 from gondulf.services.rate_limits import AbuseLimits, RateLimiter
 from gondulf.services.signin import proofs
 from gondulf.services.signin.email_code import EmailCodeMethod, EmailProof
@@ -99,6 +100,12 @@ class Services:
     @cached_property
     def grants(self) -> GrantsService:
         return GrantsService(self.store.grants_sessions, self.store.tokens, self.tokens)
+
+    @cached_property
+    def passkeys(self) -> PasskeyService:
+        return PasskeyService(
+            self.settings, self.store.passkeys, self.store.passkey_challenges, self.metrics
+        )
 
     @cached_property
     def redemption(self) -> Redemption:

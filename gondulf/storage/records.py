@@ -15,7 +15,8 @@ from gondulf.indieauth.request import AuthorizationRequest
 
 @dataclass(frozen=True)
 class SignInRecord:
-    """A pending sign-in. `proof` is the proof method's own state, opaque to storage."""
+    """A pending sign-in. `proof` is the proof method's own state and `note` what its page
+    shows after the last form (both JSON, opaque to storage)."""
 
     id_hash: str
     revision: int
@@ -27,6 +28,7 @@ class SignInRecord:
     profile: dict[str, Any] | None = None
     proof: str | None = None
     verified: bool = False
+    note: str | None = None
 
 
 class CodeState(enum.Enum):
@@ -115,6 +117,38 @@ class GrantsSession:
     id_hash: str
     me: str
     csrf: str
+    expires_at: int
+
+
+class PasskeyPurpose(enum.StrEnum):
+    REGISTRATION = "registration"
+    AUTHENTICATION = "authentication"
+
+
+@dataclass(frozen=True)
+class Passkey:
+    """A WebAuthn credential registered for one identity (`me`)."""
+
+    id: str  # public handle for administration
+    me: str
+    credential_id: str  # the authenticator's credential ID, base64url
+    public_key: bytes  # COSE_Key
+    sign_count: int
+    name: str
+    transports: tuple[str, ...]
+    created_at: int
+    last_used_at: int | None = None
+
+
+@dataclass(frozen=True)
+class PasskeyChallenge:
+    """A challenge handed to a browser, kept only as its digest, for one purpose and identity."""
+
+    id: str
+    challenge_hash: str
+    purpose: PasskeyPurpose
+    me: str
+    created_at: int
     expires_at: int
 
 

@@ -27,6 +27,8 @@ from gondulf.storage.records import (
     Health,
     Limit,
     NewToken,
+    Passkey,
+    PasskeyChallenge,
     Refused,
     ResourceServer,
     SignInRecord,
@@ -145,6 +147,41 @@ class GrantsSessions(Protocol):
     async def end(self, id_hash: str) -> None: ...
 
 
+class Passkeys(Protocol):
+    async def insert(self, passkey: Passkey) -> bool:
+        """False when its credential ID is registered already (to anyone)."""
+
+    async def by_credential_id(self, credential_id: str) -> Passkey | None: ...
+
+    async def find(self, me: str | None = None) -> list[Passkey]:
+        """Every passkey, or one identity's, by identity then age."""
+
+    async def by_id_prefix(self, prefix: str, limit: int) -> list[Passkey]:
+        """Up to `limit` passkeys whose ID starts with `prefix`, in ID order."""
+
+    async def record_use(self, passkey_id: str, old_count: int, new_count: int, at: int) -> bool:
+        """Store the counter of an accepted use only if it is still `old_count` (of two
+        concurrent uses with the same counter one wins); False otherwise."""
+
+    async def rename(self, passkey_id: str, me: str, name: str) -> bool: ...
+
+    async def remove(self, passkey_id: str, me: str | None = None) -> bool:
+        """Delete one passkey (only if it is `me`'s, when given)."""
+
+    async def email_proven(self, me: str, at: int) -> None:
+        """Record that `me` proved itself with an emailed code at `at`."""
+
+    async def email_proven_at(self, me: str) -> int | None: ...
+
+
+class PasskeyChallenges(Protocol):
+    async def insert(self, challenge: PasskeyChallenge) -> None: ...
+
+    async def consume(self, challenge_id: str) -> PasskeyChallenge | None:
+        """Delete the challenge and return it, whatever its state; None when unknown or
+        used up already (of two concurrent calls exactly one gets it)."""
+
+
 class Store(Protocol):
     """Every repository over one database."""
 
@@ -171,6 +208,12 @@ class Store(Protocol):
 
     @property
     def grants_sessions(self) -> GrantsSessions: ...
+
+    @property
+    def passkeys(self) -> Passkeys: ...
+
+    @property
+    def passkey_challenges(self) -> PasskeyChallenges: ...
 
     def transaction(self) -> AbstractAsyncContextManager[Store]:
         """The same repositories, every call inside one transaction (rolled back whole

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
@@ -24,7 +25,7 @@ from gondulf.indieauth.clients import (
 from gondulf.indieauth.errors import AccessDenied, OAuthError
 from gondulf.indieauth.request import AuthorizationRequest, client_and_redirect, parse_request
 from gondulf.indieauth.urls import InvalidURL
-from gondulf.services.digests import same
+from gondulf.services.digests import keyed_digest, same
 from gondulf.services.outside.client_info import ClientInfoUnavailable
 from gondulf.services.rate_limits import address_key
 from gondulf.services.signin.email_code import (
@@ -34,15 +35,16 @@ from gondulf.services.signin.email_code import (
 )
 from gondulf.services.signin.flow import SignIn
 from gondulf.services.signin.known_browsers import KNOWN_FOR, known_browser_value, known_identity
-from gondulf.services.signin.problems import Problem, SignInProblem, expired
+from gondulf.services.signin.problems import Note, Problem, SignInProblem, expired
 from gondulf.services.signin.sessions import SESSION_LIFETIME, AuthSession
 from gondulf.services.tokens.grants import grants_client, grants_sign_in_request
 from gondulf.web.client_address import client_ip
 from gondulf.web.forms import read_form
+from gondulf.web.grants import is_grants_sign_in, open_grants
 from gondulf.web.keys import IN_FLIGHT, SERVICES, SETTINGS
-from gondulf.web.paths import Name, path_of, url_of
-from gondulf.web.responses import count_problem, page, problem_page
-from gondulf.web.signin_pages import code_page, page_for, send_page, website_page
+from gondulf.web.paths import Name, path_of, see_other, url_of
+from gondulf.web.responses import count_problem, page
+from gondulf.web.signin_pages import page_for, website_page
 
 log = logging.getLogger("gondulf.authorize")
 
@@ -194,36 +196,38 @@ async def grants_sign_in(request: web.Request) -> web.Response:
 async def start_sign_in(
     request: web.Request, auth_request: AuthorizationRequest, client: ClientInfo | None
 ) -> web.Response:
-    """A new sign-in session (the caller admitted it), its cookie, and its first page.
+    """A new sign-in session (the caller admitted it), its cookie, and a redirect to its
+    first page.
 
     A `me` hint is checked at once (DNS and homepage) so the person sees where
     the code would go, but nothing is sent until they ask on that page.
     """
     signin = _signin(request)
     session_id, session = await signin.start(auth_request, client)
-    response: web.Response
     if auth_request.me_hint:
         try:
-            session = await signin.identify(session, auth_request.me_hint)
-            response = await page_for(request, session)
+            await signin.identify(session, auth_request.me_hint)
         except SignInProblem as problem:
-            response = problem_page(request, problem)
-    else:
-        response = website_page(request, session)
-    _set_cookie(request, response, session_id)
-    return response
-
-
-def _set_cookie(request: web.Request, response: web.StreamResponse, session_id: str) -> None:
+            count_problem(request, problem)
+            note = Note.of(problem, time.time(), website=auth_request.me_hint)
+            await signin.sessions.note(session, note)
+    handle = _handle_of(request, session_id)
+    response = see_other(request, Name.SIGNIN_STEP, handle=handle)
     response.set_cookie(
         COOKIE,
         session_id,
         max_age=SESSION_LIFETIME,
-        path=path_of(request, Name.AUTHORIZATION),
+        path=path_of(request, Name.SIGNIN_STEP, handle=handle),
         httponly=True,
         samesite="Lax",
         secure=not request.app[SETTINGS].debug,
     )
+    return response
+
+
+def _handle_of(request: web.Request, session_id: str) -> str:
+    """The sign-in's pages live below this; it names the session without revealing its id."""
+    return keyed_digest(request.app[SETTINGS].secret_key, "sign-in pages " + session_id)[:16]
 
 
 def _known_as(request: web.Request) -> str | None:
@@ -246,23 +250,41 @@ def _remember_browser(request: web.Request, response: web.StreamResponse, me: st
 
 
 async def _cookie_session(request: web.Request, signin: SignIn) -> AuthSession:
-    """The live sign-in session named by the cookie, or the "expired" page."""
+    """The live sign-in session of this page's address, named by its cookie, or the
+    "expired" page."""
     session_id = request.cookies.get(COOKIE, "")
-    session = await signin.sessions.get(session_id) if session_id else None
+    if not session_id or not same(_handle_of(request, session_id), request.match_info["handle"]):
+        raise expired()
+    session = await signin.sessions.get(session_id)
     if session is None:
         raise expired()
     return session
 
 
-FormHandler = Callable[[web.Request, SignIn, AuthSession, Form], Awaitable[web.Response]]
+async def _stay(
+    request: web.Request, signin: SignIn, session: AuthSession, note: Note | None
+) -> web.Response:
+    """After a form that leaves the person in the sign-in: `note` kept for its page, and
+    a redirect there (a reload then shows the page again, sending nothing twice)."""
+    current = await signin.sessions.reload(session)
+    if current is None:
+        raise expired()
+    await signin.sessions.note(current, note)
+    return see_other(request, Name.SIGNIN_STEP, handle=request.match_info["handle"])
+
+
+# What a form does: leave the sign-in (a redirect to the app or the grants page), or stay
+# in it with what its page should say about the form.
+Outcome = web.Response | Note | None
+FormHandler = Callable[[web.Request, SignIn, AuthSession, Form], Awaitable[Outcome]]
 
 
 def sign_in_form(handler: FormHandler) -> Callable[[web.Request], Awaitable[web.Response]]:
     """A POST of a sign-in page: its session, once the form's CSRF token matches it.
 
-    A problem that leaves the sign-in where it was (a limit, a failed email, a
-    race with another window) shows the page of the session's current step
-    again, with the problem on it.
+    Every form that does not leave the sign-in answers with a redirect to the page of
+    its current step, which shows what happened: a problem (a limit, a failed email, a
+    website that is not set up, a race with another window) or a notice.
     """
 
     async def handle(request: web.Request) -> web.Response:
@@ -279,21 +301,15 @@ def sign_in_form(handler: FormHandler) -> Callable[[web.Request], Awaitable[web.
                 status=403,
             )
         try:
-            return await handler(request, signin, session, form)
+            outcome = await handler(request, signin, session, form)
         except SignInProblem as problem:
-            if not problem.in_place:
+            if problem.kind == Problem.EXPIRED:
                 raise
-            current = await signin.sessions.reload(session)
-            if current is None:
-                raise expired() from problem
             count_problem(request, problem)
-            error = " ".join(
-                part for part in (f"{problem.title}.", problem.detail, problem.fix) if part
-            )
-            response = await page_for(request, current, status=problem.status, error=error)
-            if problem.retry_after:
-                response.headers["Retry-After"] = str(problem.retry_after)
-            return response
+            outcome = Note.of(problem, time.time())
+        if isinstance(outcome, web.Response):
+            return outcome
+        return await _stay(request, signin, session, outcome)
 
     return handle
 
@@ -302,33 +318,44 @@ def _field(form: Form, name: str) -> str:
     return form.get(name, "").strip()
 
 
-async def website_get(request: web.Request) -> web.Response:
+async def step_get(request: web.Request) -> web.Response:
+    """The page of the step the sign-in is at, with what the last form led to."""
     signin = _signin(request)
-    session = await _cookie_session(request, signin)
-    return website_page(request, session)
+    return await page_for(request, await _cookie_session(request, signin))
+
+
+async def to_step(request: web.Request) -> web.Response:
+    """A form's address opened as a page (a restored tab): the current step's page."""
+    return see_other(request, Name.SIGNIN_STEP, handle=request.match_info["handle"])
+
+
+async def website_get(request: web.Request) -> web.Response:
+    """ "Use another website": the first step's page again."""
+    signin = _signin(request)
+    return website_page(request, await _cookie_session(request, signin))
 
 
 @sign_in_form
 async def website_post(
     request: web.Request, signin: SignIn, session: AuthSession, form: Form
-) -> web.Response:
+) -> Outcome:
     website = _field(form, "me")
-    await signin.admit(client_ip(request))  # each website checked counts as a sign-in
     try:
+        await signin.admit(client_ip(request))  # each website checked counts as a sign-in
         async with _outside_world(request):
-            session = await signin.identify(session, website)
+            await signin.identify(session, website)
     except SignInProblem as problem:
-        if problem.kind == Problem.BAD_WEBSITE:
-            count_problem(request, problem)
-            return website_page(request, session, error=problem.detail, value=website)
-        raise
-    return send_page(request, session)
+        if problem.kind == Problem.CHANGED:
+            raise
+        count_problem(request, problem)
+        return Note.of(problem, time.time(), website=website)
+    return None
 
 
 @sign_in_form
 async def email_post(
     request: web.Request, signin: SignIn, session: AuthSession, form: Form
-) -> web.Response:
+) -> Outcome:
     """The person pressed "send my code" (picking an address when there are several)."""
     state = email_state(session)
     emails = state.emails if state else ()
@@ -336,76 +363,95 @@ async def email_post(
         email = emails[int(_field(form, "email"))]
     except (ValueError, IndexError):
         email = ""
-    return await _send(request, signin, session, email)
+    await _send(request, signin, session, email)
+    return None
 
 
 @sign_in_form
 async def resend_post(
     request: web.Request, signin: SignIn, session: AuthSession, form: Form
-) -> web.Response:
+) -> Outcome:
     state = email_state(session)
     email = state.email if state and state.email else ""
-    return await _send(request, signin, session, email, notice="A new code is on its way.")
+    await _send(request, signin, session, email)
+    return Note.notice("A new code is on its way.")
 
 
-async def _send(
-    request: web.Request,
-    signin: SignIn,
-    session: AuthSession,
-    email: str,
-    notice: str | None = None,
-) -> web.Response:
+async def _send(request: web.Request, signin: SignIn, session: AuthSession, email: str) -> None:
     async with _outside_world(request):
-        session = await signin.email_code.send_code(
+        await signin.email_code.send_code(
             session, email, client_ip(request), known_as=_known_as(request)
         )
-    return code_page(request, session, notice=notice)
 
 
 @sign_in_form
 async def code_post(
     request: web.Request, signin: SignIn, session: AuthSession, form: Form
-) -> web.Response:
+) -> Outcome:
     code = "".join(_field(form, "code").split())
     result, session = await signin.email_code.check_code(session, code, client_ip(request))
     if result == CodeCheck.RIGHT:
-        response = await page_for(request, session)
         assert session.me is not None
+        if is_grants_sign_in(request, session):
+            response = await open_grants(request, signin, session)
+        else:
+            response = await _stay(request, signin, session, None)
         _remember_browser(request, response, session.me)
         return response
-    if result == CodeCheck.WRONG:
-        state = email_state(session)
-        left = MAX_CODE_ATTEMPTS - (state.attempts if state else 0)
-        return code_page(
-            request,
-            session,
-            status=400,
-            error=f"That code is not right. {left} {'try' if left == 1 else 'tries'} left.",
-        )
     state = email_state(session)
-    if state is None or state.email is None:  # the website changed since the code was sent
-        return await page_for(
-            request, session, status=400, error="No code has been sent for this website yet."
+    if result == CodeCheck.WRONG:
+        left = MAX_CODE_ATTEMPTS - (state.attempts if state else 0)
+        return Note(
+            "wrong-code",
+            "That code is not right",
+            f"{left} {'try' if left == 1 else 'tries'} left for this code.",
+            status=400,
         )
-    detail = (
-        "Wrong codes were entered, so this code no longer works."
-        if result == CodeCheck.EXHAUSTED
-        else "The code has expired or was already used."
+    if state is None or state.email is None:  # the website changed since the code was sent
+        return Note("no-code", "No code has been sent for this website yet", status=400)
+    if result == CodeCheck.EXHAUSTED:
+        return Note(
+            "code-used-up",
+            "That code is not right either",
+            "Wrong codes were entered, so this code no longer works.",
+            "Send a new code.",
+            status=400,
+        )
+    return Note(
+        "code-expired",
+        "That code no longer works",
+        "It has expired or was already used.",
+        "Send a new code.",
+        status=400,
     )
-    return code_page(request, session, status=400, error=detail + " Send a new code.")
 
 
 @sign_in_form
 async def consent_post(
     request: web.Request, signin: SignIn, session: AuthSession, form: Form
-) -> web.Response:
+) -> Outcome:
     if _field(form, "action") != "approve":
-        await signin.deny(session)
-        return _error_redirect(
-            signin,
-            session.request.redirect_uri,
-            AccessDenied("the person declined to sign in"),
-            session.request.state,
-        )
+        return await _cancel(request, signin, session)
     kept = form.getall("scope") if "scope" in form else []
     return _redirect(await signin.approve(session, kept))
+
+
+@sign_in_form
+async def cancel_post(
+    request: web.Request, signin: SignIn, session: AuthSession, form: Form
+) -> Outcome:
+    return await _cancel(request, signin, session)
+
+
+async def _cancel(request: web.Request, signin: SignIn, session: AuthSession) -> web.Response:
+    """The person changed their mind: the app hears `access_denied` (with its state and
+    `iss`) at its verified redirect_uri; a sign-in to the grants page goes home."""
+    await signin.deny(session)
+    if is_grants_sign_in(request, session):
+        return see_other(request, Name.HOME)
+    return _error_redirect(
+        signin,
+        session.request.redirect_uri,
+        AccessDenied("the person cancelled the sign-in"),
+        session.request.state,
+    )

@@ -1,11 +1,18 @@
-"""GET /grants: the apps a person has signed in to, each of which they can end."""
+"""GET /grants: the apps a person has signed in to, each of which they can end.
+
+Ending one asks first (GET /grants/end), then says it is done: the redirect back to the
+list names the app, signed with the grants session's secret so no link can make the page
+claim another app's access ended.
+"""
 
 from __future__ import annotations
+
+from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
 
 from gondulf.indieauth.scopes import describe
-from gondulf.services.digests import same
+from gondulf.services.digests import keyed_digest, same
 from gondulf.services.signin.flow import SignIn
 from gondulf.services.signin.problems import Problem, SignInProblem
 from gondulf.services.signin.sessions import AuthSession
@@ -13,7 +20,7 @@ from gondulf.storage.records import GrantsSession
 from gondulf.web.forms import read_form
 from gondulf.web.keys import SERVICES, SETTINGS
 from gondulf.web.paths import Name, path_of, see_other, url_of
-from gondulf.web.responses import page
+from gondulf.web.responses import NO_STORE, page
 
 COOKIE = "gondulf_grants"
 
@@ -45,11 +52,24 @@ async def _grants_session(request: web.Request) -> GrantsSession | None:
     return await request.app[SERVICES].grants.session(session_id)
 
 
+def _host(client_id: str) -> str:
+    return urlsplit(client_id).netloc
+
+
+def _ended_signature(request: web.Request, session: GrantsSession, host: str) -> str:
+    key = request.app[SETTINGS].secret_key
+    return keyed_digest(key, f"access ended {session.csrf} {host}")[:32]
+
+
 async def grants_get(request: web.Request) -> web.Response:
     session = await _grants_session(request)
     if session is None:  # sign in first, with the same proof as any sign-in
         return see_other(request, Name.SIGNIN_GRANTS)
     grants = await request.app[SERVICES].grants.grants_of(session.me)
+    ended = request.query.get("ended", "")
+    signature = request.query.get("signed", "")
+    if not same(signature, _ended_signature(request, session, ended)):
+        ended = ""
     return page(
         request,
         "grants.html",
@@ -58,6 +78,40 @@ async def grants_get(request: web.Request) -> web.Response:
         csrf=session.csrf,
         grants=grants,
         describe=describe,
+        host=_host,
+        ended=ended,
+    )
+
+
+async def end_get(request: web.Request) -> web.Response:
+    """ "End access" pressed: what ending it means, and the button that does it."""
+    session = await _grants_session(request)
+    if session is None:
+        return see_other(request, Name.SIGNIN_GRANTS)
+    family = request.query.get("grant", "")
+    grants = await request.app[SERVICES].grants.grants_of(session.me)
+    grant = next((grant for grant in grants if grant.family_id == family), None)
+    if grant is None:
+        raise _unknown_grant()
+    return page(
+        request,
+        "grants_end.html",
+        title=f"End access for {_host(grant.client_id)}?",
+        me=session.me,
+        csrf=session.csrf,
+        grant=grant,
+        app_host=_host(grant.client_id),
+        describe=describe,
+    )
+
+
+def _unknown_grant() -> SignInProblem:
+    return SignInProblem(
+        Problem.UNKNOWN_GRANT,
+        "No such grant",
+        "That grant is not one of yours, or it has already ended.",
+        "Open the list of your apps again.",
+        status=404,
     )
 
 
@@ -77,14 +131,17 @@ async def _form_session(request: web.Request) -> tuple[GrantsSession, dict[str, 
 
 async def revoke_post(request: web.Request) -> web.Response:
     session, form = await _form_session(request)
-    if not await request.app[SERVICES].grants.revoke(session.me, form.get("grant", "")):
-        raise SignInProblem(
-            Problem.UNKNOWN_GRANT,
-            "No such grant",
-            "That grant is not one of yours, or it has already ended.",
-            status=404,
-        )
-    return see_other(request, Name.GRANTS)
+    service = request.app[SERVICES].grants
+    family = form.get("grant", "")
+    grant = next((g for g in await service.grants_of(session.me) if g.family_id == family), None)
+    if grant is None or not await service.revoke(session.me, family):
+        raise _unknown_grant()
+    host = _host(grant.client_id)
+    query = urlencode({"ended": host, "signed": _ended_signature(request, session, host)})
+    return web.Response(
+        status=303,
+        headers={"Location": f"{path_of(request, Name.GRANTS)}?{query}", **NO_STORE},
+    )
 
 
 async def signout_post(request: web.Request) -> web.Response:

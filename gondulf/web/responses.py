@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from gondulf.indieauth.errors import InsufficientScope, OAuthError, TooManyRequests
-from gondulf.services.signin.problems import RETRYABLE, SignInProblem
+from gondulf.services.signin.problems import SignInProblem
 from gondulf.templating import render
 from gondulf.web.keys import API_PREFIXES, SERVICES, SETTINGS
 from gondulf.web.paths import Name, path_of
@@ -106,7 +106,7 @@ def problem_page(request: web.Request, problem: SignInProblem) -> web.Response:
         title=problem.title,
         detail=problem.detail,
         fix=problem.fix,
-        retry=problem.kind in RETRYABLE,
+        technical=problem.technical,
     )
     if problem.retry_after:
         response.headers["Retry-After"] = str(problem.retry_after)

@@ -86,17 +86,27 @@ ROUTES: tuple[Route, ...] = (
         advertised="authorization_endpoint",
         limited=("POST",),
     ),
+    route(Name.SIGNIN_GRANTS, "/authorize/grants", get=authorize.grants_sign_in),
+    # One sign-in's pages, below a handle of its own, where its cookie lives: sign-ins
+    # in two tabs of one browser keep apart. Each form answers with a redirect to the
+    # page of the current step; a GET of a form's address is sent there too.
+    route(Name.SIGNIN_STEP, "/authorize/s/{handle}/", get=authorize.step_get),
     route(
         Name.SIGNIN_WEBSITE,
-        "/authorize/website",
+        "/authorize/s/{handle}/website",
         get=authorize.website_get,
         post=authorize.website_post,
     ),
-    route(Name.SIGNIN_GRANTS, "/authorize/grants", get=authorize.grants_sign_in),
-    route(Name.SIGNIN_EMAIL, "/authorize/email", post=authorize.email_post),
-    route(Name.SIGNIN_CODE, "/authorize/code", post=authorize.code_post),
-    route(Name.SIGNIN_RESEND, "/authorize/resend", post=authorize.resend_post),
-    route(Name.SIGNIN_CONSENT, "/authorize/consent", post=authorize.consent_post),
+    *(
+        route(name, f"/authorize/s/{{handle}}/{leaf}", get=authorize.to_step, post=post)
+        for name, leaf, post in (
+            (Name.SIGNIN_EMAIL, "email", authorize.email_post),
+            (Name.SIGNIN_CODE, "code", authorize.code_post),
+            (Name.SIGNIN_RESEND, "resend", authorize.resend_post),
+            (Name.SIGNIN_CONSENT, "consent", authorize.consent_post),
+            (Name.SIGNIN_CANCEL, "cancel", authorize.cancel_post),
+        )
+    ),
     route(
         Name.TOKEN,
         "/token",
@@ -131,6 +141,7 @@ ROUTES: tuple[Route, ...] = (
         limited=("GET",),
     ),
     route(Name.GRANTS, "/grants", get=grants.grants_get),
+    route(Name.GRANTS_END, "/grants/end", get=grants.end_get),
     route(Name.GRANTS_REVOKE, "/grants/revoke", post=grants.revoke_post),
     route(Name.GRANTS_SIGNOUT, "/grants/signout", post=grants.signout_post),
     route(

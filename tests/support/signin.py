@@ -20,6 +20,8 @@ from support.smtp_server import RunningSmtp
 from support.web_server import Site
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+ACTION = re.compile(r'action="(/authorize/s/[^/"]+/[a-z]+)"')
+SIGNIN_PAGES = "/authorize/s/"
 Client = TestClient[web.Request, web.Application]
 
 
@@ -91,20 +93,40 @@ class World:
         return {k: v for k, v in params.items() if v is not None}
 
     async def get_authorize(self, **changes: str | None) -> ClientResponse:
+        """GET /authorize as a browser does: on to the sign-in's page when it redirects there."""
         self.params = self.authorize_params(**changes)
-        return await self.gondulf.get("/authorize", params=self.params, allow_redirects=False)
+        response = await self.gondulf.get("/authorize", params=self.params, allow_redirects=False)
+        return await self.follow(response)
+
+    async def follow(self, response: ClientResponse) -> ClientResponse:
+        """A redirect to a sign-in page followed, as a browser does (others are kept)."""
+        location = response.headers.get("Location", "")
+        if response.status == 303 and location.startswith(SIGNIN_PAGES):
+            self.step_url = location
+            return await self.gondulf.get(location, allow_redirects=False)
+        return response
 
     async def post(self, path: str, page: str, **data: str | list[str]) -> ClientResponse:
+        """Submit the form of `page` whose address ends like `path` (`/authorize/code`),
+        following the redirect to the sign-in's page."""
+        response = await self.post_form(path, page, **data)
+        return await self.follow(response)
+
+    async def post_form(self, path: str, page: str, **data: str | list[str]) -> ClientResponse:
+        """Submit the form of `page` whose address ends like `path`; the answer as it is."""
         match = CSRF.search(page)
         assert match, f"no CSRF token on the page:\n{page}"
         form: list[tuple[str, str]] = [("csrf", match.group(1))]
         for key, value in data.items():
             form += [(key, v) for v in value] if isinstance(value, list) else [(key, value)]
-        return await self.gondulf.post(path, data=form, allow_redirects=False)
+        url = action(page, path)
+        if url == path and path.startswith("/authorize/") and hasattr(self, "step_url"):
+            url = self.step_url + path.rsplit("/", 1)[1]  # a form this page does not show
+        return await self.gondulf.post(url, data=form, allow_redirects=False)
 
     async def send_code(self, page: str, index: int = 0) -> str:
         """Press "send my code" on the page; returns the code page."""
-        assert 'action="/authorize/email"' in page, page
+        assert '/email"' in page, page
         response = await self.post("/authorize/email", page, email=str(index))
         text = await response.text()
         assert response.status == 200 and "Enter your code" in text, text
@@ -115,7 +137,7 @@ class World:
         response = await self.get_authorize(**changes)
         page = await response.text()
         assert response.status == 200, page
-        if 'action="/authorize/website"' in page:
+        if "Your website address" in page:
             response = await self.post("/authorize/website", page, me=self.me)
             page = await response.text()
         return await self.send_code(page)
@@ -148,6 +170,18 @@ class World:
         }
         data.update(changes)
         return await self.gondulf.post(path, data={k: v for k, v in data.items() if v is not None})
+
+
+def action(page: str, path: str) -> str:
+    """The address of the form on `page` for `path`: `/authorize/code` finds that
+    sign-in's `/authorize/s/HANDLE/code`; any other path is used as it is."""
+    if not path.startswith("/authorize/"):
+        return path
+    leaf = path.rsplit("/", 1)[1]
+    for found in ACTION.findall(page):
+        if found.rsplit("/", 1)[1] == leaf:
+            return str(found)
+    return path
 
 
 def query_of(location: str) -> dict[str, str]:

@@ -26,7 +26,15 @@ from gondulf.indieauth.urls import InvalidURL, canonical_profile_url, domain_of
 from gondulf.services.domains import DomainService
 from gondulf.services.metrics import Metrics
 from gondulf.services.outside.dns import VERIFY_VALUE, verification_name
-from gondulf.services.outside.fetch import Fetcher, FetchError
+from gondulf.services.outside.fetch import (
+    AddressNotAllowed,
+    BadStatus,
+    Fetcher,
+    FetchError,
+    FetchTimeout,
+    ResponseTooLarge,
+    TooManyRedirects,
+)
 from gondulf.services.outside.homepage import HCard, Homepage, discover_homepage, same_host
 from gondulf.services.rate_limits import AbuseLimits, RateLimiter, address_key
 from gondulf.services.signin.email_code import EmailCodeMethod, EmailProof, email_state
@@ -48,6 +56,37 @@ def _profile(hcard: HCard | None, me: str) -> dict[str, Any]:
         if hcard.url and urlsplit(hcard.url).scheme in ("http", "https"):
             profile["url"] = hcard.url
     return profile
+
+
+def _unreachable(me: str, error: FetchError) -> tuple[str, str]:
+    """What went wrong loading the homepage, in plain words, and the advice that fits."""
+    if isinstance(error, BadStatus):
+        return (
+            f"{me} answered with an error (HTTP {error.status}) instead of your homepage.",
+            f"Open {me} in a browser: it should show your homepage. If it shows an error, "
+            "fix your website (or ask whoever hosts it), then try again.",
+        )
+    if isinstance(error, FetchTimeout):
+        return (
+            f"{me} took too long to answer.",
+            "Make sure your website is up and answers quickly, then try again.",
+        )
+    if isinstance(error, AddressNotAllowed):
+        return (
+            f"{domain_of(me)} points at a private or reserved network address, which this "
+            "server never visits.",
+            f"Point the DNS records of {domain_of(me)} at your website's public address.",
+        )
+    if isinstance(error, ResponseTooLarge | TooManyRedirects):
+        return (
+            f"{me} is too large, or redirects too many times, to be read as a homepage.",
+            "Serve a homepage of ordinary size at that address, with at most a few redirects.",
+        )
+    return (
+        f"Nothing answered at {me}.",
+        f"Make sure your website is online and answers at {me} "
+        f"({'https with a valid certificate' if me.startswith('https:') else 'http'}).",
+    )
 
 
 class SignIn:
@@ -142,9 +181,11 @@ class SignIn:
             raise SignInProblem(
                 Problem.DNS_FAILED,
                 "Your domain could not be checked",
-                f"DNS did not answer: {proof.txt.describe}.",
+                f"The DNS servers for {domain} did not answer the question whether it may "
+                "sign in here.",
                 "Try again in a minute.",
                 status=503,
+                technical=proof.txt.describe,
             )
         raise SignInProblem(
             Problem.NO_DNS_RECORD,
@@ -157,12 +198,14 @@ class SignIn:
         try:
             return await discover_homepage(self.fetcher, me)
         except FetchError as exc:
+            detail, fix = _unreachable(me, exc)
             raise SignInProblem(
                 Problem.HOMEPAGE_UNREACHABLE,
                 "Your homepage could not be loaded",
-                f"{me} could not be fetched: {exc}",
-                f"Make sure {me} answers with your homepage over https.",
+                detail,
+                fix,
                 status=502,
+                technical=str(exc),
             ) from exc
 
     def _identity(self, typed: str, homepage: Homepage) -> str:

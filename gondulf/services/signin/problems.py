@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 
 
 class Problem(enum.StrEnum):
@@ -27,26 +28,14 @@ class Problem(enum.StrEnum):
     UNKNOWN_GRANT = "unknown-grant"
 
 
-# What the person can fix on their own website and then try again.
-RETRYABLE = frozenset(
-    {
-        Problem.BAD_WEBSITE,
-        Problem.NO_DNS_RECORD,
-        Problem.NO_EMAIL,
-        Problem.HOMEPAGE_UNREACHABLE,
-        Problem.DNS_FAILED,
-        Problem.HOMEPAGE_ELSEWHERE,
-        Problem.BAD_REDIRECT,
-    }
-)
-
-
 @dataclass(eq=False)  # not frozen: raising sets __traceback__ on the instance
 class SignInProblem(Exception):
     """Something the person (or their website) must fix before signing in.
 
-    `in_place` problems leave the sign-in where it was: the page of its current
-    step is shown again with the problem, so a person is never stranded.
+    `detail` says in a plain sentence what happened; `technical` is the error as a
+    program gave it, for the curious (pages fold it away). `in_place` problems leave
+    the sign-in where it was: the page of its current step is shown again with the
+    problem, so a person is never stranded.
     """
 
     kind: Problem
@@ -56,6 +45,59 @@ class SignInProblem(Exception):
     status: int = 400
     retry_after: int | None = None
     in_place: bool = False
+    technical: str | None = None
+
+
+NOTICE = "notice"  # the kind of a Note that reports what went well
+
+
+@dataclass(frozen=True)
+class Note:
+    """What a sign-in's page shows after its last form: a problem, or a notice.
+
+    Every form of a sign-in answers with a redirect to the page of its current step;
+    the note, kept with the sign-in, is what that page says about the form. `website`
+    is the address typed when the website step failed: that page is shown again,
+    filled in.
+    """
+
+    kind: str  # a Problem's value, or NOTICE
+    title: str
+    detail: str = ""
+    fix: str | None = None
+    technical: str | None = None
+    status: int = 200
+    retry_at: int | None = None  # Unix time: Retry-After until then
+    website: str | None = None
+
+    @property
+    def is_problem(self) -> bool:
+        return self.kind != NOTICE
+
+    @classmethod
+    def notice(cls, text: str) -> Note:
+        return cls(NOTICE, text)
+
+    @classmethod
+    def of(cls, problem: SignInProblem, now: float, website: str | None = None) -> Note:
+        retry_at = int(now) + problem.retry_after if problem.retry_after else None
+        return cls(
+            problem.kind.value,
+            problem.title,
+            problem.detail,
+            problem.fix,
+            problem.technical,
+            problem.status,
+            retry_at,
+            website,
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Note:
+        return cls(**json.loads(text))
 
 
 def expired() -> SignInProblem:
@@ -82,3 +124,11 @@ def minutes(seconds: int) -> str:
     """`61` → `2 minutes`: how long to wait, rounded up."""
     count = max(1, -(-seconds // 60))
     return f"{count} minute{'s' if count != 1 else ''}"
+
+
+def ago(seconds: float) -> str:
+    """`130` → `2 minutes ago`: how long since, rounded down."""
+    count = int(seconds // 60)
+    if count < 1:
+        return "less than a minute ago"
+    return f"{count} minute{'s' if count != 1 else ''} ago"

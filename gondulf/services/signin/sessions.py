@@ -17,7 +17,7 @@ from typing import Any
 from gondulf.indieauth.clients import ClientInfo
 from gondulf.indieauth.request import AuthorizationRequest
 from gondulf.services.digests import new_secret, token_digest
-from gondulf.services.signin.problems import SignInProblem, changed, expired
+from gondulf.services.signin.problems import Note, SignInProblem, changed, expired
 from gondulf.services.signin.proofs import ProofLoader, ProofState
 from gondulf.storage.records import SignInRecord
 from gondulf.storage.repositories import SignInSessions
@@ -37,6 +37,7 @@ class AuthSession:
     profile: dict[str, Any] | None = None
     proof: ProofState | None = None
     verified: bool = False
+    note: Note | None = None  # what the page says about the last form
 
 
 def _session(record: SignInRecord, load_proof: ProofLoader) -> AuthSession:
@@ -51,6 +52,7 @@ def _session(record: SignInRecord, load_proof: ProofLoader) -> AuthSession:
         record.profile,
         load_proof(record.proof) if record.proof else None,
         record.verified,
+        Note.from_json(record.note) if record.note else None,
     )
 
 
@@ -66,6 +68,7 @@ def _record(session: AuthSession) -> SignInRecord:
         session.profile,
         session.proof.to_json() if session.proof else None,
         session.verified,
+        session.note.to_json() if session.note else None,
     )
 
 
@@ -119,6 +122,12 @@ class AuthSessionStore:
         if saved is None:
             raise await self._lost(decided_from)
         return saved
+
+    async def note(self, session: AuthSession, note: Note | None) -> None:
+        """What the sign-in's page says about the form just handled. Another window's
+        change meanwhile wins: its page is the one to show, without this note."""
+        if note != session.note:
+            await self.save(session, replace(session, note=note))
 
     async def end(self, session: AuthSession) -> None:
         """`consume`, or the problem to show when the session changed (or ended) meanwhile."""

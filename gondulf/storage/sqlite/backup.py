@@ -4,7 +4,8 @@ A backup can be taken while servers write: the copy is one snapshot. Restoring
 needs every server stopped; the database it replaces is kept beside it, and
 what that database says about revocation is carried into the restored one: a
 token revoked (or a refresh token used) after the backup was taken stays dead,
-and a resource server removed since stays removed.
+a resource server or a passkey removed since stays removed, and a passkey's signature
+counter never goes back (or a copy of it could replay an answer seen since).
 """
 
 from __future__ import annotations
@@ -112,6 +113,8 @@ class Restored:
     servers_removed_again: int = 0  # resource servers removed since the backup
     tokens_lost: int = 0  # live tokens issued since the backup: their people sign in again
     servers_lost: int = 0  # resource servers added since the backup: add them again
+    passkeys_removed_again: int = 0  # passkeys removed since the backup
+    passkeys_lost: int = 0  # passkeys registered since the backup: their people add them again
 
 
 def restore(source: Path, database: Path, now: float | None = None) -> Restored:
@@ -193,13 +196,33 @@ def _carry_over(restored: Path, replaced: Path, now: float | None) -> Restored:
                     "SELECT count(*) FROM replaced.resource_servers "
                     "WHERE id NOT IN (SELECT id FROM resource_servers)"
                 ).fetchone()[0]
+            passkeys = _carry_over_passkeys(connection)
     except sqlite3.Error as exc:
         raise DatabaseError(
             f"reading what {replaced} revoked since the backup failed ({exc}); nothing was replaced"
         ) from exc
     finally:
         connection.close()
-    return Restored(replaced, len(spent), removed, lost, lost_servers)
+    return Restored(replaced, len(spent), removed, lost, lost_servers, *passkeys)
+
+
+def _carry_over_passkeys(connection: sqlite3.Connection) -> tuple[int, int]:
+    """Passkeys removed since the backup removed again, and the higher of each counter kept;
+    returns how many were removed again and how many were registered since."""
+    if not all(_has_table(connection, db, "passkeys") for db in ("main", "replaced")):
+        return 0, 0
+    removed = connection.execute(
+        "DELETE FROM passkeys WHERE id NOT IN (SELECT id FROM replaced.passkeys)"
+    ).rowcount
+    connection.execute(
+        "UPDATE passkeys SET sign_count = newer.sign_count "
+        "FROM replaced.passkeys AS newer "
+        "WHERE newer.id = passkeys.id AND newer.sign_count > passkeys.sign_count"
+    )
+    lost = connection.execute(
+        "SELECT count(*) FROM replaced.passkeys WHERE id NOT IN (SELECT id FROM passkeys)"
+    ).fetchone()[0]
+    return removed, lost
 
 
 def _has_table(connection: sqlite3.Connection, schema: str, table: str) -> bool:

@@ -24,6 +24,7 @@ def _record(row: Row) -> SignInRecord:
         profile=json.loads(row["profile"]) if row["profile"] else None,
         proof=row["proof"],
         verified=row["verified_at"] is not None,
+        note=row["note"],
     )
 
 
@@ -55,12 +56,13 @@ class SQLiteSignInSessions:
     async def save(self, decided_from: int, record: SignInRecord, now: int) -> bool:
         changed = await self.db.execute(
             "UPDATE auth_sessions SET revision = revision + 1, me = ?, profile = ?, proof = ?, "
-            "verified_at = ? WHERE id_hash = ? AND revision = ? AND expires_at > ?",
+            "verified_at = ?, note = ? WHERE id_hash = ? AND revision = ? AND expires_at > ?",
             (
                 record.me,
                 json.dumps(record.profile) if record.profile else None,
                 record.proof,
                 now if record.verified else None,
+                record.note,
                 record.id_hash,
                 decided_from,
                 now,

@@ -17,6 +17,7 @@ from gondulf.storage.sqlite.database import Database
 from gondulf.storage.sqlite.domains import SQLiteDomains
 from gondulf.storage.sqlite.executor import Executor
 from gondulf.storage.sqlite.grants_sessions import SQLiteGrantsSessions
+from gondulf.storage.sqlite.passkeys import SQLitePasskeyChallenges, SQLitePasskeys
 from gondulf.storage.sqlite.rate_limits import SQLiteRateLimits
 from gondulf.storage.sqlite.resource_servers import SQLiteResourceServers
 from gondulf.storage.sqlite.sessions import SQLiteSignInSessions
@@ -37,6 +38,7 @@ PURGES = {
     "tokens": ("tokens", "expires_at <= :now - :grace OR revoked_at <= :now - :grace"),
     "rate-limit counters": ("rate_limits", "window_start <= :now - :keep"),
     "cached client information": ("client_cache", "expires_at <= :now"),
+    "passkey challenges": ("passkey_challenges", "expires_at <= :now"),
 }
 
 
@@ -52,6 +54,8 @@ class SQLiteStore:
         self.resource_servers = SQLiteResourceServers(executor)
         self.limits = SQLiteRateLimits(executor)
         self.grants_sessions = SQLiteGrantsSessions(executor)
+        self.passkeys = SQLitePasskeys(executor)
+        self.passkey_challenges = SQLitePasskeyChallenges(executor)
         self._in_transaction = executor is not db
 
     @classmethod

@@ -17,12 +17,11 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from e2e.chromium import AXE, ROOT
+from e2e.chromium import AXE, SCREENSHOTS
 
 if TYPE_CHECKING:
     from playwright.async_api import Page, ViewportSize
 
-SCREENSHOTS = ROOT / "build" / "screenshots"
 PHONE: ViewportSize = {"width": 390, "height": 844}
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 NARROWEST: ViewportSize = {"width": 320, "height": 640}

@@ -8,6 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; Playwright's own download is not used
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"  # npm ci, from package-lock.json
+SCREENSHOTS = ROOT / "build" / "screenshots"
 
 # Without the networking switches Chromium keeps trying to reach Google's hosts, which a
 # closed network refuses or never answers, and hangs. HttpsUpgrades would first try https

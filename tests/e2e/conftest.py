@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 import pytest
@@ -32,7 +32,7 @@ from support.signin import homepage_html, pkce_pair
 from support.smtp_server import RunningSmtp, free_port
 from support.web_server import Site, html
 
-from e2e.chromium import CHROMIUM, CHROMIUM_ARGS, missing_parts
+from e2e.chromium import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, missing_parts
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Page
@@ -73,6 +73,11 @@ class Stage:
     @property
     def client_id(self) -> str:
         return self.app.url(APP_PATH)
+
+    @property
+    def app_host(self) -> str:
+        """How the pages name the app: its verified host."""
+        return urlsplit(self.client_id).netloc
 
     @property
     def redirect_uri(self) -> str:
@@ -220,6 +225,25 @@ async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
     await made.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call":
+        item.stash[CALL_FAILED] = report.failed
+    return report
+
+
+CALL_FAILED = pytest.StashKey[bool]()
+
+
 @pytest_asyncio.fixture(loop_scope="session")
-async def page(context: BrowserContext) -> Page:
-    return await context.new_page()
+async def page(request: pytest.FixtureRequest, context: BrowserContext) -> AsyncIterator[Page]:
+    """The test's page; when the test fails, what it showed last is kept beside the
+    screenshots as FAILED-TEST.png and FAILED-TEST.html."""
+    made = await context.new_page()
+    yield made
+    if request.node.stash.get(CALL_FAILED, False) and not made.is_closed():
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        name = "FAILED-" + "".join(c if c.isalnum() else "-" for c in request.node.name)
+        await made.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+        (SCREENSHOTS / f"{name}.html").write_text(await made.content())

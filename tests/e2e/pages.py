@@ -16,24 +16,29 @@ if TYPE_CHECKING:
 # -- what the pages say --------------------------------------------------------------------
 
 WEBSITE_FIELD = "Your website address"
-CONTINUE = "Continue"
+CONTINUE = re.compile(r"^(Continue|Check again)$")
 SEND_CODE = re.compile(r"^Send (my|the) code")
 CODE_FIELD = "Code from the email"
 CONFIRM = "Confirm"
 ALLOW = "Allow and sign in"
 END_ACCESS = "End access"
+END_ACCESS_FOR = "End access for {app}"  # the link on the grants page, for one app
 
 HEADING_WEBSITE = "Sign in with your website"
+HEADING_GRANTS_SIGN_IN = "Sign in to manage your apps"
 HEADING_CHOOSE_ADDRESS = "Where should the code go?"
 HEADING_CODE = "Enter your code"
 HEADING_CONSENT = "Allow access?"
 HEADING_GRANTS = "Your apps"
+HEADING_END_ACCESS = "End access for {app}?"
 HEADING_HOME = "Sign in with your domain"
 HEADING_NO_DNS_RECORD = "Your domain is not set up for this server"
 HEADING_HOMEPAGE_UNREACHABLE = "Your homepage could not be loaded"
 
-WRONG_CODE = re.compile(r"That code is not right\. 2 tries left\.")
+WRONG_CODE = "That code is not right"
+TRIES_LEFT = "2 tries left for this code."
 NO_APPS = "No app has access right now."
+ACCESS_ENDED = "Access ended: {app} can no longer act for you."
 
 
 def heading(page: Page, name: str) -> Locator:
@@ -42,6 +47,11 @@ def heading(page: Page, name: str) -> Locator:
 
 def alert(page: Page) -> Locator:
     return page.get_by_role("alert")
+
+
+def problem(page: Page, title: str) -> Locator:
+    """A problem's title: the page's own heading, or the heading of a note on a step."""
+    return page.get_by_role("heading", name=title)
 
 
 def favicon(page: Page) -> Locator:
@@ -57,8 +67,7 @@ def times(page: Page) -> Locator:
 
 
 async def enter_website(page: Page, website: str) -> None:
-    """The website page: type the address and continue."""
-    await heading(page, HEADING_WEBSITE).wait_for()
+    """The website page (of a sign-in to an app or to the grants page): type and continue."""
     await page.get_by_label(WEBSITE_FIELD).fill(website)
     await page.get_by_role("button", name=CONTINUE).click()
 
@@ -89,12 +98,16 @@ async def allow(page: Page) -> None:
     await page.get_by_role("button", name=ALLOW).click()
 
 
-def app_listed(page: Page, app_name: str) -> Locator:
-    """The app's entry on the grants page."""
-    return page.get_by_role("listitem").filter(
-        has=page.get_by_role("heading", level=2, name=app_name)
-    )
+def app_listed(page: Page, app: str) -> Locator:
+    """The app's entry on the grants page, under its host."""
+    return page.get_by_role("listitem").filter(has=page.get_by_role("heading", level=2, name=app))
 
 
-async def end_access(page: Page, app_name: str) -> None:
-    await app_listed(page, app_name).get_by_role("button", name=END_ACCESS).click()
+async def ask_to_end_access(page: Page, app: str) -> None:
+    """On the grants page: ask to end the app's access; the page asking to confirm."""
+    await page.get_by_role("link", name=END_ACCESS_FOR.format(app=app)).click()
+    await heading(page, HEADING_END_ACCESS.format(app=app)).wait_for()
+
+
+async def confirm_end_access(page: Page) -> None:
+    await page.get_by_role("button", name=END_ACCESS, exact=True).click()

@@ -9,7 +9,7 @@ import pytest
 
 from e2e import pages
 from e2e.checks import check_state
-from e2e.conftest import ADDRESSES, APP_NAME, Stage
+from e2e.conftest import ADDRESSES, Stage
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -35,7 +35,7 @@ async def test_grants_page_signs_in_with_a_code_lists_the_app_and_ends_access(
     await page.context.clear_cookies()
 
     await page.goto(f"{stage.issuer}grants")
-    await pages.heading(page, pages.HEADING_WEBSITE).wait_for()
+    await pages.heading(page, pages.HEADING_GRANTS_SIGN_IN).wait_for()
     await check_state(page, "grants-signin-website")
     await pages.enter_website(page, stage.me)
     await pages.choose_address(page, ADDRESSES[0])
@@ -45,14 +45,17 @@ async def test_grants_page_signs_in_with_a_code_lists_the_app_and_ends_access(
 
     await pages.heading(page, pages.HEADING_GRANTS).wait_for()
     assert page.url == f"{stage.issuer}grants"
-    await pages.app_listed(page, APP_NAME).wait_for()
+    await pages.app_listed(page, stage.app_host).wait_for()
     signed_in = pages.times(page).first
     assert await signed_in.inner_text() == "just now"
     assert (await signed_in.get_attribute("title") or "").endswith(" UTC")
     await check_state(page, "grants-list")
 
-    await pages.end_access(page, APP_NAME)
+    await pages.ask_to_end_access(page, stage.app_host)
+    await check_state(page, "grants-end")
+    await pages.confirm_end_access(page)
+    await page.get_by_text(pages.ACCESS_ENDED.format(app=stage.app_host)).wait_for()
     await page.get_by_text(pages.NO_APPS).wait_for()
-    assert await pages.app_listed(page, APP_NAME).count() == 0
+    assert await pages.app_listed(page, stage.app_host).count() == 0
     assert not await stage.introspect(token)
     await check_state(page, "grants-empty")

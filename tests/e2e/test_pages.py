@@ -38,7 +38,7 @@ async def test_domain_without_its_dns_record_is_a_page_naming_the_record(
     stage.dns.zone.records.pop("_gondulf.jane.test")
     await page.goto(stage.authorize_url())
     await pages.enter_website(page, stage.me)
-    await pages.heading(page, pages.HEADING_NO_DNS_RECORD).wait_for()
+    await pages.problem(page, pages.HEADING_NO_DNS_RECORD).wait_for()
     assert await page.get_by_text('_gondulf.jane.test.  IN  TXT  "gondulf-verify-domain"').count()
     assert stage.smtp.mailbox.messages == []
     await check_state(page, "problem-no-dns-record")
@@ -49,5 +49,5 @@ async def test_unreachable_homepage_is_a_page_saying_so(page: Page, stage: Stage
     await stage.homepage.stop()
     await page.goto(stage.authorize_url())
     await pages.enter_website(page, me)
-    await pages.heading(page, pages.HEADING_HOMEPAGE_UNREACHABLE).wait_for()
+    await pages.problem(page, pages.HEADING_HOMEPAGE_UNREACHABLE).wait_for()
     await check_state(page, "problem-homepage-unreachable")

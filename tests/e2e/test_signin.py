@@ -35,6 +35,7 @@ async def test_whole_sign_in_lands_on_the_app_with_a_code_it_can_redeem(
 
     await pages.enter_code(page, stage.last_code())
     await pages.heading(page, pages.HEADING_CONSENT).wait_for()
+    assert await page.get_by_text(stage.app_host).first.is_visible()
     assert await page.get_by_text(APP_NAME).first.is_visible()
     await check_state(page, "signin-consent")
 
@@ -53,7 +54,12 @@ async def test_wrong_code_is_shown_with_the_tries_left(page: Page, stage: Stage)
     right = stage.last_code()
     wrong = f"{(int(right) + 1) % 1_000_000:06d}"
     await pages.enter_code(page, wrong)
-    await pages.alert(page).filter(has_text=pages.WRONG_CODE).wait_for()
+    await (
+        pages.alert(page)
+        .filter(has_text=pages.WRONG_CODE)
+        .filter(has_text=pages.TRIES_LEFT)
+        .wait_for()
+    )
     await pages.heading(page, pages.HEADING_CODE).wait_for()
     await check_state(page, "signin-code-wrong")
 

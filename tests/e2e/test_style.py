@@ -134,7 +134,7 @@ async def test_a_long_name_is_cut_with_an_ellipsis_on_one_line(specimen: Page) -
 
 async def test_the_sticky_action_bar_stays_on_a_phone_screen(specimen: Page) -> None:
     await specimen.set_viewport_size(PHONE)
-    form = specimen.locator("form")
+    form = specimen.locator("#long-form")
     await form.evaluate("(form) => form.scrollIntoView()")  # the form's start at the top
     form_box = await form.bounding_box()
     assert form_box is not None and form_box["y"] + form_box["height"] > PHONE["height"]
@@ -149,6 +149,13 @@ async def test_technical_detail_is_folded_until_asked_for(specimen: Page) -> Non
     assert not await detail.is_visible()
     await specimen.get_by_text("Technical detail").click()
     assert await detail.is_visible()
+
+
+async def test_visually_hidden_text_is_read_but_not_shown(specimen: Page) -> None:
+    link = specimen.get_by_role("link", name="End access for app.example.com")
+    hidden = link.locator(".visually-hidden")
+    box = await hidden.bounding_box()
+    assert box is not None and box["width"] <= 1 and box["height"] <= 1
 
 
 async def test_long_addresses_wrap_on_the_narrowest_phone(specimen: Page) -> None:

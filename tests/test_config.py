@@ -236,7 +236,7 @@ def test_dev_mode_needs_no_configuration(tmp_path: Path) -> None:
     env = {"GONDULF_DATABASE_URL": f"sqlite:///{tmp_path}/data/g.db"}
     settings = load_settings(env, env_file=None, dev=True)
     assert settings.debug
-    assert settings.base_url == "http://127.0.0.1:8000/"
+    assert settings.base_url == "http://localhost:8000/"  # a secure context for browsers
     assert len(settings.secret_key) >= 32
     assert settings.smtp.host == ""
     secret_file = tmp_path / "data" / "dev-secret-key"
@@ -250,9 +250,9 @@ def test_dev_mode_base_url_follows_host_and_port(tmp_path: Path) -> None:
     settings = load_settings(
         env, env_file=None, dev=True, overrides={"GONDULF_HOST": "0.0.0.0", "GONDULF_PORT": "8123"}
     )
-    assert settings.base_url == "http://127.0.0.1:8123/"
+    assert settings.base_url == "http://localhost:8123/"
     settings = load_settings(env, env_file=None, dev=True, overrides={"GONDULF_HOST": "::1"})
-    assert settings.base_url == "http://[::1]:8000/"
+    assert settings.base_url == "http://localhost:8000/"
 
 
 def test_every_setting_has_a_default_and_help() -> None:

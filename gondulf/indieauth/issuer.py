@@ -55,7 +55,9 @@ def normalise_issuer(value: str, *, allow_http: bool) -> str:
 
 
 def issuer_for_address(host: str, port: int) -> str:
-    """The issuer of a development server listening on `host:port`."""
-    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - a wildcard is reached on loopback
-        host = "127.0.0.1"
+    """The issuer of a development server listening on `host:port`: `localhost` for a
+    loopback or wildcard address, since browsers treat it as a secure context and accept
+    it as a passkey's relying party (an IP address is neither)."""
+    if host in ("", "0.0.0.0", "::", "::1") or host.startswith("127."):  # noqa: S104
+        host = "localhost"
     return f"http://{f'[{host}]' if ':' in host else host}:{port}/"

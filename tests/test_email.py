@@ -6,6 +6,7 @@ import logging
 import ssl
 from collections.abc import Iterator
 from dataclasses import replace
+from email.message import EmailMessage
 
 import pytest
 from support.smtp_server import (
@@ -222,7 +223,7 @@ async def test_implicit_tls_against_a_plain_server_says_which_setting_to_check(
     assert "GONDULF_SMTP_USE_TLS" in message and message.count(str(server.port)) == 1
 
 
-async def test_debug_mode_without_smtp_host_logs_the_message(
+async def test_debug_mode_without_smtp_host_logs_one_line_per_code(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     settings = SmtpSettings("", 587, "", "", "gondulf@auth.test", True, 5)
@@ -230,7 +231,26 @@ async def test_debug_mode_without_smtp_host_logs_the_message(
     with caplog.at_level(logging.WARNING, logger="gondulf.email"):
         result = await sender.send(sign_in_code())
     assert result.logged_only
-    assert "123456" in caplog.text and "jane@jane.test" in caplog.text
+    (record,) = caplog.records
+    assert record.getMessage() == "code for jane@jane.test: 123456"
+    # The whole message rides on the record, for `gondulf demo`, never in the text.
+    message = getattr(record, "email_message", None)
+    assert isinstance(message, EmailMessage)
+    assert message["Subject"] == "Your sign-in code: 123456"
+    assert "Content-Type" not in caplog.text
+
+
+async def test_debug_mode_logs_other_emails_by_their_subject(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = SmtpSettings("", 587, "", "", "gondulf@auth.test", True, 5)
+    sender = EmailSender(settings, debug=True, metrics=Metrics())
+    message = build_message("gondulf@auth.test", "jane@jane.test", "Gondulf test message", "Hi")
+    with caplog.at_level(logging.WARNING, logger="gondulf.email"):
+        await sender.send(message)
+    assert caplog.messages == [
+        "email to jane@jane.test not sent (development mode, no SMTP host): Gondulf test message"
+    ]
 
 
 def test_production_never_logs_instead_of_sending() -> None:

@@ -42,7 +42,15 @@ def test_the_source_archive_holds_docs_man_pages_completions_and_the_license(
 ) -> None:
     with tarfile.open(built / f"{NAME}.tar.gz") as archive:
         names = {name.removeprefix(f"{NAME}/") for name in archive.getnames()}
-    for required in ("LICENSE", "README.md", "CHANGELOG.md", ".env.example", ".ci/run"):
+    for required in (
+        "LICENSE",
+        "README.md",
+        "CHANGELOG.md",
+        ".env.example",
+        ".ci/run",
+        "package.json",  # axe-core for tests/e2e/, installed with npm ci
+        "package-lock.json",
+    ):
         assert required in names, required
     for folder in ("man", "completions", "gondulf", "tests"):
         files = tracked(folder)

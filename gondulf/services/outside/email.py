@@ -2,7 +2,8 @@
 
 STARTTLS (587), implicit TLS (465) or plain SMTP for a local relay, with an
 optional login. In development mode with no SMTP host, messages go to the
-log instead of a server.
+log instead of a server: one line each (`code for jane@jane.example: 123456`),
+with the whole message on the record for `gondulf demo`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from gondulf.services.metrics import Metrics
 from gondulf.templating import render
 
 log = logging.getLogger("gondulf.email")
+
+CODE_SUBJECT = "Your sign-in code: "
 
 
 class EmailError(GondulfError):
@@ -85,7 +88,7 @@ def code_message(
     return build_message(
         sender,
         recipient,
-        f"Your sign-in code: {code}",
+        CODE_SUBJECT + code,
         render("email/code.txt", **context),
         render("email/code.html", **context),
     )
@@ -98,6 +101,14 @@ def smtp_test_message(*, sender: str, recipient: str, issuer: str, smtp_host: st
         "Gondulf test message",
         render("email/test.txt", issuer=issuer, smtp_host=smtp_host or "the log"),
     )
+
+
+def logged_line(message: EmailMessage) -> str:
+    """What development mode logs in place of sending: the code alone, or the subject."""
+    recipient, subject = str(message["To"]), str(message["Subject"])
+    if subject.startswith(CODE_SUBJECT):
+        return f"code for {recipient}: {subject.removeprefix(CODE_SUBJECT)}"
+    return f"email to {recipient} not sent (development mode, no SMTP host): {subject}"
 
 
 def connect_failure(exc: aiosmtplib.SMTPConnectError) -> str:
@@ -145,8 +156,8 @@ class EmailSender:
         recipient = str(message["To"])
         if self.log_only:
             log.warning(
-                "development mode, no SMTP host: email not sent, written here:\n%s",
-                message.as_string(),
+                "%s",
+                logged_line(message),
                 extra={"email_message": message},  # for `gondulf demo`, which shows it
             )
             return SendResult(recipient, "written to the log (development mode)", True)

@@ -6,15 +6,13 @@ only while the identity has one.
 
 from __future__ import annotations
 
-import json
-
 from aiohttp import web
 
 from gondulf.services.passkeys import PasskeyError
 from gondulf.services.signin.problems import SignInProblem
 from gondulf.web.grants import back_saying, form_session
 from gondulf.web.keys import SERVICES
-from gondulf.web.responses import NO_STORE, json_response
+from gondulf.web.signin_passkeys import ceremony, refusal
 
 
 async def options_post(request: web.Request) -> web.Response:
@@ -23,16 +21,10 @@ async def options_post(request: web.Request) -> web.Response:
         session, _ = await form_session(request)
         options, challenge = await request.app[SERVICES].passkeys.registration_options(session.me)
     except SignInProblem as problem:
-        return _refusal(problem.title, problem.status)
+        return refusal(problem.title, problem.status)
     except PasskeyError as exc:
-        return _refusal(str(exc), 400)
-    return json_response(
-        {"options": json.loads(options), "challenge": challenge}, headers=dict(NO_STORE)
-    )
-
-
-def _refusal(message: str, status: int) -> web.Response:
-    return json_response({"error": message}, status=status, headers=dict(NO_STORE))
+        return refusal(str(exc), 400)
+    return ceremony(options, challenge)
 
 
 async def add_post(request: web.Request) -> web.Response:

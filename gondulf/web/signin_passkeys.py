@@ -35,26 +35,33 @@ async def _options(request: web.Request, purpose: str) -> web.Response:
     try:
         session = await form_session(request, signin, form)
         if session.me is None:
-            return _refusal("Start by entering your website.", 400)
+            return refusal("Start by entering your website.", 400)
         if purpose == "register":
             if not may_register(request, session):
-                return _refusal("Sign in with an emailed code first.", 403)
+                return refusal("Sign in with an emailed code first.", 403)
             options, challenge = await passkeys.registration_options(session.me)
         else:
             limited = await _limited(request)
             if limited is not None:
-                return _refusal(limited, 429)
+                return refusal(limited, 429)
             options, challenge = await passkeys.authentication_options(session.me)
     except SignInProblem as problem:
-        return _refusal(f"{problem.title}. {problem.fix or ''}".strip(), problem.status)
+        return refusal(f"{problem.title}. {problem.fix or ''}".strip(), problem.status)
     except PasskeyError as exc:
-        return _refusal(str(exc), 400)
+        return refusal(str(exc), 400)
+    return ceremony(options, challenge)
+
+
+def ceremony(options: str, challenge: str) -> web.Response:
+    """What the page's script gets: the options for navigator.credentials, and the ID of
+    their challenge to post back with the answer."""
     return json_response(
         {"options": json.loads(options), "challenge": challenge}, headers=dict(NO_STORE)
     )
 
 
-def _refusal(message: str, status: int) -> web.Response:
+def refusal(message: str, status: int) -> web.Response:
+    """No ceremony, and why (the script shows it beside the button)."""
     return json_response({"error": message}, status=status, headers=dict(NO_STORE))
 
 

@@ -804,3 +804,29 @@ async def test_restore_removes_again_passkeys_removed_since_the_backup(
         restored.close()
     kept = registered["kept"]
     assert rows == [(kept.id, kept.sign_count + 1)]  # the counter never goes back
+
+
+async def test_a_passkey_works_only_while_the_address_of_its_code_is_listed(
+    service: PasskeyService,
+) -> None:
+    device = authenticator()
+    await service.email_proven(JANE, now=NOW, email="jane@jane.test")
+    options, challenge_id = await service.registration_options(JANE, now=NOW)
+    passkey = await service.register(JANE, challenge_id, device.create(options), now=NOW)
+    assert passkey.email == "jane@jane.test"  # the address of the code it was added after
+    assert await service.offered_to(JANE, listed=("Jane@jane.test",), now=NOW)
+    assert not await service.offered_to(JANE, listed=("bob@jane.test",), now=NOW)
+    request, challenge_id = await service.authentication_options(JANE, now=NOW)
+    refusal = await refused(
+        service.authenticate(
+            JANE, challenge_id, device.get(request), now=NOW, listed=("bob@jane.test",)
+        )
+    )
+    assert refusal.reason == Reason.ADDRESS_GONE
+    request, challenge_id = await service.authentication_options(
+        JANE, listed=("jane@jane.test", "bob@jane.test"), now=NOW
+    )
+    used = await service.authenticate(
+        JANE, challenge_id, device.get(request), now=NOW, listed=("jane@jane.test",)
+    )
+    assert used.id == passkey.id

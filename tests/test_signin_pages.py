@@ -276,3 +276,21 @@ async def test_consent_says_what_the_app_wants_and_leaves_destructive_ones_untic
         await world.redeem("/token", query_of(response.headers["Location"])["code"])
     ).json()
     assert body["scope"] == "profile create"
+
+
+async def test_only_a_handle_names_a_sign_ins_pages(world: World) -> None:
+    for path in ("/authorize/s/..%2F..%2Fx/code", "/authorize/s/%2F%2Fevil.test/code"):
+        response = await world.gondulf.get(path, allow_redirects=False)
+        assert response.status == 404 and "Location" not in response.headers
+
+
+async def test_a_finished_sign_in_takes_its_cookie_away(world: World) -> None:
+    page = await world.code_page()
+    response = await world.post("/authorize/code", page, code=world.last_code())
+    response = await world.post(
+        "/authorize/consent", await response.text(), action="approve", scope=[]
+    )
+    assert response.status == 302
+    cookie = response.headers["Set-Cookie"]
+    assert "gondulf_signin=" in cookie and "Max-Age=0" in cookie
+    assert f"Path={world.step_url}" in cookie

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 
 import pytest
-from aiohttp import ClientResponse
+from aiohttp import ClientResponse, web
 from support.authenticator import SoftwareAuthenticator
-from support.signin import World, query_of
+from support.signin import World, homepage_html, query_of
+from support.web_server import Site
 
 LOCALHOST = {"GONDULF_BASE_URL": "http://localhost:{port}/"}
 OPTIONS = re.compile(r'data-options="([^"]+)"')
@@ -193,3 +195,57 @@ async def test_the_grants_page_adds_renames_and_removes_passkeys(world: World) -
     page = await (await world.gondulf.get(response.headers["Location"])).text()
     assert "Passkey “Phone” removed" in page and "No passkey yet" in page
     assert "Use your passkey" not in await (await world.get_authorize()).text()
+
+
+@pytest.mark.settings(**LOCALHOST)
+async def test_a_former_owners_passkey_stops_when_their_address_leaves_the_homepage(
+    world: World, sites: Callable[..., Site]
+) -> None:
+    """The domain changes hands: the new owner's codes must not keep the old owner's
+    passkey alive (it is bound to the address its code went to)."""
+    listed = ["alice@jane.test"]
+
+    async def homepage(request: web.Request) -> web.Response:
+        return web.Response(
+            text=homepage_html(world.issuer, emails=tuple(listed)), content_type="text/html"
+        )
+
+    world.homepage = await sites("jane.test").route("/", homepage).start()
+    alice = authenticator(world)
+    await add_passkey(world, alice)
+
+    listed[:] = ["bob@jane.test"]  # Bob owns jane.test now, and signs in with a code
+    world.gondulf.session.cookie_jar.clear()
+    await consent_after_code(world)
+    assert world.smtp.mailbox.messages[-1][0] == ["bob@jane.test"]
+
+    world.gondulf.session.cookie_jar.clear()  # Alice, with her old passkey
+    page = await (await world.get_authorize()).text()
+    assert "Use your passkey" not in page
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf
+    forced = await world.gondulf.post(
+        world.step_url + "passkey-options", data={"csrf": csrf.group(1)}
+    )
+    assert forced.status == 400 and "no passkey" in (await forced.json())["error"]
+
+
+@pytest.mark.settings(**LOCALHOST)
+async def test_sending_a_code_after_a_passkey_unproves_the_sign_in(world: World) -> None:
+    """A code asked for is not a code entered: no address reaches the app, and no new
+    passkey can be added, until it is entered."""
+    key = authenticator(world)
+    await add_passkey(world, key)
+    world.gondulf.session.cookie_jar.clear()
+    page = await (await world.get_authorize()).text()
+    request, challenge = await options(world, page)
+    response = await world.post(
+        "/authorize/passkey", page, challenge=challenge, credential=key.get(request)
+    )
+    consent = await response.text()
+    assert "Allow access?" in consent
+    response = await world.post("/authorize/email", page, email="0")
+    text = await response.text()
+    assert "Enter your code" in text and "Allow access?" not in text
+    refused = await world.post("/authorize/consent", consent, action="approve", scope=["email"])
+    assert refused.status == 400 and "Enter your code first" in await refused.text()

@@ -79,6 +79,7 @@ class Reason(enum.StrEnum):
     EMAIL_FIRST = "email-first"
     EMAIL_REPROOF_DUE = "email-reproof-due"
     NOT_FOUND = "not-found"
+    ADDRESS_GONE = "address-gone"
     BAD_NAME = "bad-name"
 
 
@@ -196,9 +197,10 @@ class PasskeyService:
 
     # -- the emailed code a passkey stands in for --------------------------------------------
 
-    async def email_proven(self, me: str, now: float | None = None) -> None:
-        """Record a sign-in of `me` proven by an emailed code (call it after every one)."""
-        await self._passkeys.email_proven(me, _now(now))
+    async def email_proven(self, me: str, now: float | None = None, *, email: str = "") -> None:
+        """Record a sign-in of `me` proven by an emailed code to `email` (call it after
+        every one)."""
+        await self._passkeys.email_proven(me, _now(now), email)
 
     async def needs_email_reproof(self, me: str, now: float | None = None) -> bool:
         """Whether `me`'s last emailed code is older than GONDULF_EMAIL_REPROOF_DAYS (or
@@ -209,11 +211,15 @@ class PasskeyService:
         proven_at = await self._passkeys.email_proven_at(me)
         return proven_at is None or _now(now) - proven_at >= days * DAY
 
-    async def offered_to(self, me: str, now: float | None = None) -> bool:
-        """Whether a sign-in as `me` may be proven with a passkey now."""
+    async def offered_to(
+        self, me: str, listed: tuple[str, ...] | None = None, now: float | None = None
+    ) -> bool:
+        """Whether a sign-in as `me` may be proven with a passkey now. `listed`: the
+        addresses the homepage lists now; only passkeys added after a code to one of them
+        count (a domain's former owner's passkey stops when their address goes)."""
         return (
             self.available
-            and bool(await self._passkeys.find(me))
+            and bool(_usable(await self._passkeys.find(me), listed))
             and not await self.needs_email_reproof(me, now)
         )
 
@@ -271,9 +277,13 @@ class PasskeyService:
         credential_json: str,
         name: str | None = None,
         now: float | None = None,
+        *,
+        email: str = "",
     ) -> Passkey:
         """Verify the browser's answer to `navigator.credentials.create()` and keep the
-        passkey for `me`; the challenge is used up whatever the outcome."""
+        passkey for `me`, bound to `email`, the address whose emailed code proved `me`
+        (it then works only while the homepage lists that address); the challenge is used
+        up whatever the outcome."""
         from webauthn import verify_registration_response
         from webauthn.helpers.exceptions import WebAuthnException
 
@@ -281,6 +291,7 @@ class PasskeyService:
         try:
             self._require_available()
             name = _checked_name(name) if name is not None else _default_name(at)
+            email = email or await self._passkeys.last_proven_email(me) or ""
             challenge = await self._challenges.consume(challenge_id)
             answer = _parse(PasskeyPurpose.REGISTRATION, credential_json)
             self._check(PasskeyPurpose.REGISTRATION, me, challenge, answer, at)
@@ -311,6 +322,7 @@ class PasskeyService:
                 name=name,
                 transports=tuple(t.value for t in transports if t.value in TRANSPORTS),
                 created_at=at,
+                email=email,
             )
             if not await self._passkeys.insert(passkey):
                 raise PasskeyError(
@@ -325,15 +337,18 @@ class PasskeyService:
 
     # -- authentication ----------------------------------------------------------------------
 
-    async def authentication_options(self, me: str, now: float | None = None) -> tuple[str, str]:
+    async def authentication_options(
+        self, me: str, listed: tuple[str, ...] | None = None, now: float | None = None
+    ) -> tuple[str, str]:
         """The options for `navigator.credentials.get()` (JSON), allowing only `me`'s
-        passkeys, and the challenge's ID to keep in the sign-in session."""
+        passkeys (those bound to a `listed` address, when given), and the challenge's ID
+        to keep in the sign-in session."""
         from webauthn import generate_authentication_options, options_to_json
         from webauthn.helpers.structs import UserVerificationRequirement
 
         at = _now(now)
         self._require_available()
-        passkeys = await self._passkeys.find(me)
+        passkeys = _usable(await self._passkeys.find(me), listed)
         if not passkeys:
             raise PasskeyError(
                 Reason.NO_PASSKEYS, f"{me} has no passkey here: sign in with an emailed code."
@@ -350,7 +365,13 @@ class PasskeyService:
         return options_to_json(options), challenge_id
 
     async def authenticate(
-        self, me: str, challenge_id: str, credential_json: str, now: float | None = None
+        self,
+        me: str,
+        challenge_id: str,
+        credential_json: str,
+        now: float | None = None,
+        *,
+        listed: tuple[str, ...] | None = None,
     ) -> Passkey:
         """Verify the browser's answer to `navigator.credentials.get()` as proof of `me`;
         returns the passkey with its new counter and last use. The challenge is used up
@@ -370,6 +391,12 @@ class PasskeyService:
             if passkey.me != me:
                 raise PasskeyError(
                     Reason.OTHER_IDENTITY, f"This passkey is not registered for {me}."
+                )
+            if not _usable([passkey], listed):
+                raise PasskeyError(
+                    Reason.ADDRESS_GONE,
+                    "This passkey was added after a code to an address your homepage no "
+                    "longer lists: sign in with an emailed code.",
                 )
             await self._require_recent_email(me, at)
             try:
@@ -524,6 +551,14 @@ class PasskeyService:
         log.log(level, "passkey %s for %s refused: %s", purpose.value, me, exc.reason.value)
 
 
+def _usable(passkeys: list[Passkey], listed: tuple[str, ...] | None) -> list[Passkey]:
+    """The passkeys bound to an address the homepage lists (all, when `listed` is None)."""
+    if listed is None:
+        return passkeys
+    lowered = {address.lower() for address in listed}
+    return [passkey for passkey in passkeys if passkey.email.lower() in lowered]
+
+
 def _algorithms() -> list[Any]:
     from webauthn.helpers.cose import COSEAlgorithmIdentifier
 
@@ -576,4 +611,4 @@ def _counter_regression(passkey: Passkey) -> PasskeyError:
 
 
 def _not_found(passkey_id: str) -> PasskeyError:
-    return PasskeyError(Reason.NOT_FOUND, f"There is no passkey {passkey_id!r}.")
+    return PasskeyError(Reason.NOT_FOUND, f"There is no passkey {passkey_id[:24]!r}.")

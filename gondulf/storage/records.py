@@ -138,6 +138,7 @@ class Passkey:
     transports: tuple[str, ...]
     created_at: int
     last_used_at: int | None = None
+    email: str = ""  # the address proven by the emailed code it was added after
 
 
 @dataclass(frozen=True)

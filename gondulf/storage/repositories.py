@@ -168,8 +168,11 @@ class Passkeys(Protocol):
     async def remove(self, passkey_id: str, me: str | None = None) -> bool:
         """Delete one passkey (only if it is `me`'s, when given)."""
 
-    async def email_proven(self, me: str, at: int) -> None:
+    async def email_proven(self, me: str, at: int, email: str = "") -> None:
         """Record that `me` proved itself with an emailed code at `at`."""
+
+    async def last_proven_email(self, me: str) -> str | None:
+        """The address of `me`'s last emailed code, if any."""
 
     async def email_proven_at(self, me: str) -> int | None: ...
 

@@ -398,7 +398,10 @@ async def code_post(
     result, session = await signin.email_code.check_code(session, code, client_ip(request))
     if result == CodeCheck.RIGHT:
         assert session.me is not None
-        await request.app[SERVICES].passkeys.email_proven(session.me)  # for passkeys
+        proven = email_state(session)
+        await request.app[SERVICES].passkeys.email_proven(
+            session.me, email=proven.email if proven and proven.email else ""
+        )  # a passkey added now is bound to this address
         if is_grants_sign_in(request, session):
             response = await open_grants(request, signin, session)
         else:
@@ -440,7 +443,14 @@ async def consent_post(
     if field(form, "action") != "approve":
         return await _cancel(request, signin, session)
     kept = form.getall("scope") if "scope" in form else []
-    return _redirect(await signin.approve(session, kept))
+    return _finished(request, _redirect(await signin.approve(session, kept)))
+
+
+def _finished(request: web.Request, response: web.Response) -> web.Response:
+    """The sign-in is over: its cookie goes too."""
+    handle = request.match_info["handle"]
+    response.del_cookie(COOKIE, path=path_of(request, Name.SIGNIN_STEP, handle=handle))
+    return response
 
 
 @sign_in_form
@@ -455,10 +465,13 @@ async def _cancel(request: web.Request, signin: SignIn, session: AuthSession) ->
     `iss`) at its verified redirect_uri; a sign-in to the grants page goes home."""
     await signin.deny(session)
     if is_grants_sign_in(request, session):
-        return see_other(request, Name.HOME)
-    return _error_redirect(
-        signin,
-        session.request.redirect_uri,
-        AccessDenied("the person cancelled the sign-in"),
-        session.request.state,
+        return _finished(request, see_other(request, Name.HOME))
+    return _finished(
+        request,
+        _error_redirect(
+            signin,
+            session.request.redirect_uri,
+            AccessDenied("the person cancelled the sign-in"),
+            session.request.state,
+        ),
     )

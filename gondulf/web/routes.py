@@ -76,6 +76,8 @@ def route(
     )
 
 
+HANDLE = "{handle:[0-9a-f]{16}}"  # a sign-in's handle (authorize._handle_of): nothing else
+
 ROUTES: tuple[Route, ...] = (
     route(Name.HOME, "/", get=handlers.home),
     route(Name.HEALTH, "/health", get=handlers.health, api=True, probe=True),
@@ -92,15 +94,15 @@ ROUTES: tuple[Route, ...] = (
     # One sign-in's pages, below a handle of its own, where its cookie lives: sign-ins
     # in two tabs of one browser keep apart. Each form answers with a redirect to the
     # page of the current step; a GET of a form's address is sent there too.
-    route(Name.SIGNIN_STEP, "/authorize/s/{handle}/", get=authorize.step_get),
+    route(Name.SIGNIN_STEP, f"/authorize/s/{HANDLE}/", get=authorize.step_get),
     route(
         Name.SIGNIN_WEBSITE,
-        "/authorize/s/{handle}/website",
+        f"/authorize/s/{HANDLE}/website",
         get=authorize.website_get,
         post=authorize.website_post,
     ),
     *(
-        route(name, f"/authorize/s/{{handle}}/{leaf}", get=authorize.to_step, post=post)
+        route(name, f"/authorize/s/{HANDLE}/{leaf}", get=authorize.to_step, post=post)
         for name, leaf, post in (
             (Name.SIGNIN_EMAIL, "email", authorize.email_post),
             (Name.SIGNIN_CODE, "code", authorize.code_post),
@@ -114,12 +116,12 @@ ROUTES: tuple[Route, ...] = (
     # The script's half of a passkey ceremony: its options, as JSON.
     route(
         Name.SIGNIN_PASSKEY_OPTIONS,
-        "/authorize/s/{handle}/passkey-options",
+        f"/authorize/s/{HANDLE}/passkey-options",
         post=signin_passkeys.sign_in_options,
     ),
     route(
         Name.SIGNIN_PASSKEY_NEW_OPTIONS,
-        "/authorize/s/{handle}/new-passkey-options",
+        f"/authorize/s/{HANDLE}/new-passkey-options",
         post=signin_passkeys.register_options,
     ),
     route(

@@ -108,7 +108,11 @@ async def send_page(request: web.Request, session: AuthSession) -> web.Response:
     """Where the code will go; first, for an identity with a passkey, "Use your passkey"."""
     proof = email_state(session)
     passkeys = request.app[SERVICES].passkeys
-    offered = session.me is not None and await passkeys.offered_to(session.me)
+    offered = (
+        session.me is not None
+        and proof is not None
+        and await passkeys.offered_to(session.me, listed=proof.emails)
+    )
     return _page(
         request,
         session,

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from gondulf.services.passkeys import PasskeyError
 from gondulf.services.rate_limits import address_key
+from gondulf.services.signin.email_code import email_state
 from gondulf.services.signin.flow import SignIn
 from gondulf.services.signin.problems import Note, SignInProblem
 from gondulf.services.signin.sessions import AuthSession
@@ -44,7 +45,10 @@ async def _options(request: web.Request, purpose: str) -> web.Response:
             limited = await _limited(request)
             if limited is not None:
                 return refusal(limited, 429)
-            options, challenge = await passkeys.authentication_options(session.me)
+            await signin.admit(client_ip(request))  # each ceremony counts as a sign-in
+            options, challenge = await passkeys.authentication_options(
+                session.me, listed=_listed(session)
+            )
     except SignInProblem as problem:
         return refusal(f"{problem.title}. {problem.fix or ''}".strip(), problem.status)
     except PasskeyError as exc:
@@ -93,7 +97,10 @@ async def passkey_post(
         return _failed(limited or "Start by entering your website.")
     try:
         await services.passkeys.authenticate(
-            session.me, field(form, "challenge"), form.get("credential", "")
+            session.me,
+            field(form, "challenge"),
+            form.get("credential", ""),
+            listed=_listed(session),
         )
     except PasskeyError as exc:
         ip = address_key(client_ip(request))
@@ -101,6 +108,13 @@ async def passkey_post(
         return _failed(str(exc))
     await signin.proven_by_passkey(session)
     return None
+
+
+def _listed(session: AuthSession) -> tuple[str, ...]:
+    """The addresses the homepage listed when this sign-in read it: only passkeys added
+    after a code to one of them may prove the identity."""
+    proof = email_state(session)
+    return proof.emails if proof else ()
 
 
 def _failed(detail: str) -> Note:
@@ -121,8 +135,12 @@ async def register_post(
     if session.me is None or not may_register(request, session):
         return _failed("A passkey can be added only just after signing in with an emailed code.")
     try:
+        proof = email_state(session)
         passkey = await request.app[SERVICES].passkeys.register(
-            session.me, field(form, "challenge"), form.get("credential", "")
+            session.me,
+            field(form, "challenge"),
+            form.get("credential", ""),
+            email=proof.email if proof and proof.email else "",
         )
     except PasskeyError as exc:
         return Note("passkey-not-saved", "The passkey was not saved", str(exc), status=400)

@@ -170,7 +170,11 @@ class EmailCodeMethod:
         expires_at = int(time.time()) + self.settings.code_expiry
         state = proof.with_code(self.settings.secret_key, session.me, email, code, expires_at)
         try:
-            saved = await self.sessions.update(session, replace(session, proof=state))
+            # A new code means a new proof under way: whatever proved the sign-in before
+            # (a passkey, an earlier code) no longer stands for the address it goes to.
+            saved = await self.sessions.update(
+                session, replace(session, proof=state, verified=False)
+            )
         except SignInProblem:
             await self.limiter.refund(counted)
             raise

@@ -10,7 +10,8 @@ from gondulf.storage.sqlite.database import Row
 from gondulf.storage.sqlite.executor import Executor
 
 COLUMNS = (
-    "id, me, credential_id, public_key, sign_count, name, transports, created_at, last_used_at"
+    "id, me, credential_id, public_key, sign_count, name, transports, created_at, last_used_at, "
+    "email"
 )
 
 
@@ -25,6 +26,7 @@ def _passkey(row: Row) -> Passkey:
         transports=tuple(row["transports"].split()),
         created_at=row["created_at"],
         last_used_at=row["last_used_at"],
+        email=row["email"],
     )
 
 
@@ -34,7 +36,7 @@ class SQLitePasskeys:
 
     async def insert(self, passkey: Passkey) -> bool:
         inserted = await self.db.execute(
-            f"INSERT INTO passkeys ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            f"INSERT INTO passkeys ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (credential_id) DO NOTHING",
             (
                 passkey.id,
@@ -46,6 +48,7 @@ class SQLitePasskeys:
                 " ".join(passkey.transports),
                 passkey.created_at,
                 passkey.last_used_at,
+                passkey.email,
             ),
         )
         return inserted == 1
@@ -93,12 +96,17 @@ class SQLitePasskeys:
             )
         return removed == 1
 
-    async def email_proven(self, me: str, at: int) -> None:
+    async def email_proven(self, me: str, at: int, email: str = "") -> None:
         await self.db.execute(
-            "INSERT INTO email_proofs (me, proven_at) VALUES (?, ?) "
-            "ON CONFLICT (me) DO UPDATE SET proven_at = max(proven_at, excluded.proven_at)",
-            (me, at),
+            "INSERT INTO email_proofs (me, proven_at, email) VALUES (?, ?, ?) "
+            "ON CONFLICT (me) DO UPDATE SET proven_at = excluded.proven_at, "
+            "email = excluded.email WHERE excluded.proven_at >= proven_at",
+            (me, at, email),
         )
+
+    async def last_proven_email(self, me: str) -> str | None:
+        row = await self.db.fetchone("SELECT email FROM email_proofs WHERE me = ?", (me,))
+        return str(row["email"]) if row else None
 
     async def email_proven_at(self, me: str) -> int | None:
         row = await self.db.fetchone("SELECT proven_at FROM email_proofs WHERE me = ?", (me,))

@@ -3,7 +3,9 @@
 
 -- One registered passkey. `id` is the public handle operators use; `credential_id` is the
 -- authenticator's own (base64url), `public_key` its COSE public key. `sign_count` is the
--- authenticator's counter at the last accepted use (clone detection).
+-- authenticator's counter at the last accepted use (clone detection). `email` is the
+-- address whose emailed code proved the identity when it was added: the passkey works only
+-- while the homepage still lists that address.
 CREATE TABLE passkeys (
     id TEXT PRIMARY KEY,
     me TEXT NOT NULL,
@@ -13,7 +15,8 @@ CREATE TABLE passkeys (
     name TEXT NOT NULL,
     transports TEXT NOT NULL DEFAULT '',          -- space-separated hints: usb, internal...
     created_at INTEGER NOT NULL,
-    last_used_at INTEGER
+    last_used_at INTEGER,
+    email TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX passkeys_me ON passkeys (me);
 
@@ -33,5 +36,6 @@ CREATE INDEX passkey_challenges_expires ON passkey_challenges (expires_at);
 -- code only while that proof is recent enough (GONDULF_EMAIL_REPROOF_DAYS).
 CREATE TABLE email_proofs (
     me TEXT PRIMARY KEY,
-    proven_at INTEGER NOT NULL
+    proven_at INTEGER NOT NULL,
+    email TEXT NOT NULL DEFAULT ''               -- the address that code went to
 );

@@ -6,6 +6,12 @@ listing two addresses, and an app publishing its client metadata and answering o
 redirect_uri. The browser reaches Gondulf at http://127.0.0.1:PORT (development mode)
 and the `.test` hosts through a host-resolver rule mapping them to 127.0.0.1.
 
+A module whose tests can share one server (they change nothing but Gondulf's own
+database) defines its own module-scoped `stage` with `shared_stage`: one SMTP server
+for the module, the abuse limits raised so the tests' sign-ins do not add up to one,
+and optionally an issuer on `localhost`, which passkeys need (a browser refuses them on
+an IP address, and allows plain http only on localhost).
+
 Where Chromium, Playwright or axe-core is missing, every test here is skipped with the
 reason (`pytest -ra` lists it), never counted as passed; in CI (CI=true), where .ci/run
 installs them, they fail instead.
@@ -15,11 +21,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import aiohttp
 import pytest
@@ -29,7 +36,7 @@ from conftest import GONDULF, SECRET
 from support.dns_server import RunningDns
 from support.server_process import running_server
 from support.signin import homepage_html, pkce_pair
-from support.smtp_server import RunningSmtp, free_port
+from support.smtp_server import RunningSmtp, free_port, running_smtp
 from support.web_server import Site, html
 
 from e2e.chromium import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, missing_parts
@@ -41,6 +48,7 @@ HERE = Path(__file__).resolve().parent
 # Jane's homepage lists two addresses, so the sign-in asks which one the code goes to.
 ADDRESSES = ("jane@jane.test", "work@jane.test")
 APP_NAME = "Quill"
+OTHER_APP_NAME = "Other"  # a second app, on other-app.test
 # A long client_id without a space in it: the pages must wrap it on a 320 px screen.
 APP_PATH = "/apps/a-rather-long-client-identifier-without-any-spaces-to-break-it-up/"
 
@@ -59,11 +67,13 @@ class Stage:
     """Gondulf running as a process, and the world around it."""
 
     issuer: str
+    folder: Path  # the server's working folder, with its database
     dns: RunningDns
     smtp: RunningSmtp
     homepage: Site
     app: Site
-    callbacks: list[dict[str, str]] = field(default_factory=list)  # queries the app received
+    other_app: Site
+    callbacks: list[dict[str, str]] = field(default_factory=list)  # queries the apps received
     verifier: str = ""
 
     @property
@@ -83,13 +93,14 @@ class Stage:
     def redirect_uri(self) -> str:
         return self.app.url(APP_PATH + "callback")
 
-    def authorize_url(self, **changes: str) -> str:
-        """The URL an app sends the browser to, with a new PKCE pair."""
+    def authorize_url(self, *, app: Site | None = None, **changes: str) -> str:
+        """The URL an app (by default `self.app`) sends the browser to, with a new PKCE pair."""
+        app = app or self.app
         self.verifier, challenge = pkce_pair()
         params = {
             "response_type": "code",
-            "client_id": self.client_id,
-            "redirect_uri": self.redirect_uri,
+            "client_id": app.url(APP_PATH),
+            "redirect_uri": app.url(APP_PATH + "callback"),
             "state": "st-e2e",
             "code_challenge": challenge,
             "code_challenge_method": "S256",
@@ -106,14 +117,29 @@ class Stage:
         assert code.isdigit() and len(code) == 6, subject
         return code
 
-    async def redeem(self, code: str) -> dict[str, Any]:
-        """What the app does with the code: POST it to the token endpoint."""
+    def emails_sent(self) -> int:
+        return len(self.smtp.mailbox.messages)
+
+    def landed(self, url: str, *, app: Site | None = None) -> dict[str, str]:
+        """The query the browser brought back to the app's redirect_uri."""
+        app = app or self.app
+        assert url.startswith(app.url(APP_PATH + "callback") + "?"), url
+        query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+        assert query["iss"] == self.issuer, query
+        return query
+
+    async def redeem(
+        self, code: str, *, app: Site | None = None, verifier: str | None = None
+    ) -> dict[str, Any]:
+        """What the app (by default `self.app`) does with the code: POST it to the token
+        endpoint, with the verifier of the last authorize_url unless given."""
+        app = app or self.app
         data = {
             "grant_type": "authorization_code",
             "code": code,
-            "client_id": self.client_id,
-            "redirect_uri": self.redirect_uri,
-            "code_verifier": self.verifier,
+            "client_id": app.url(APP_PATH),
+            "redirect_uri": app.url(APP_PATH + "callback"),
+            "code_verifier": verifier or self.verifier,
         }
         async with (
             aiohttp.ClientSession() as session,
@@ -135,13 +161,13 @@ class Stage:
             return bool((await response.json())["active"])
 
 
-def app_site(site: Site, callbacks: list[dict[str, str]]) -> None:
-    """The app: its client metadata document at APP_PATH and a page on its redirect_uri."""
+def app_site(site: Site, callbacks: list[dict[str, str]], name: str = APP_NAME) -> None:
+    """An app: its client metadata document at APP_PATH and a page on its redirect_uri."""
 
     async def metadata(request: web.Request) -> web.Response:
         document = {
             "client_id": site.url(APP_PATH),
-            "client_name": APP_NAME,
+            "client_name": name,
             "client_uri": site.url(APP_PATH),
             "logo_uri": "https://app.test/logo.png",  # never loads: the letter tile shows
             "redirect_uris": [site.url(APP_PATH + "callback")],
@@ -151,7 +177,7 @@ def app_site(site: Site, callbacks: list[dict[str, str]]) -> None:
     async def callback(request: web.Request) -> web.Response:
         callbacks.append(dict(request.query))
         return web.Response(
-            text="<!doctype html><html lang=en><title>Quill</title><h1>Back in Quill</h1>",
+            text=f"<!doctype html><html lang=en><title>{name}</title><h1>Back in {name}</h1>",
             content_type="text/html",
         )
 
@@ -173,47 +199,89 @@ async def browser() -> AsyncIterator[Browser]:
         await chromium.close()
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def sites_e2e() -> AsyncIterator[Callable[[str], Site]]:
-    started: list[Site] = []
-
-    def make(host: str) -> Site:
-        site = Site(host)
-        started.append(site)
-        return site
-
-    yield make
-    for site in started:
-        await site.stop()
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def stage(
-    tmp_path: Path, dns: RunningDns, smtp: RunningSmtp, sites_e2e: Callable[[str], Site]
+@asynccontextmanager
+async def staging(
+    folder: Path,
+    dns: RunningDns,
+    smtp: RunningSmtp,
+    *,
+    host: str = "127.0.0.1",
+    emails: tuple[str, ...] = ADDRESSES,
+    settings: dict[str, str] | None = None,
 ) -> AsyncIterator[Stage]:
+    """Gondulf at http://HOST:PORT/ with its database in `folder`, Jane's homepage listing
+    `emails`, and two apps; `settings` are more GONDULF_* variables."""
     port = free_port()
-    issuer = f"http://127.0.0.1:{port}/"
-    dns.zone.add_txt("_gondulf.jane.test", "gondulf-verify-domain")
-    for host in ("jane.test", "app.test"):
-        dns.zone.add_a(host)
-    homepage = sites_e2e("jane.test").route("/", html(homepage_html(issuer, emails=ADDRESSES)))
-    await homepage.start()
+    issuer = f"http://{host}:{port}/"
+    zone = dns.zone
+    if "_gondulf.jane.test" not in zone.records:
+        zone.add_txt("_gondulf.jane.test", "gondulf-verify-domain")
+    for name in ("jane.test", "app.test", "other-app.test"):
+        if name not in zone.records:
+            zone.add_a(name)
     callbacks: list[dict[str, str]] = []
-    app = sites_e2e("app.test")
+    homepage = Site("jane.test").route("/", html(homepage_html(issuer, emails=emails)))
+    app, other_app = Site("app.test"), Site("other-app.test")
     app_site(app, callbacks)
-    await app.start()
-    env = {
-        "GONDULF_SECRET_KEY": SECRET,
-        "GONDULF_BASE_URL": issuer,
-        "GONDULF_DEBUG": "true",
-        "GONDULF_DATABASE_URL": f"sqlite:///{tmp_path / 'gondulf.db'}",
-        "GONDULF_SMTP_HOST": "127.0.0.1",
-        "GONDULF_SMTP_PORT": str(smtp.port),
-        "GONDULF_SMTP_USE_TLS": "false",
-        "GONDULF_DNS_NAMESERVERS": dns.nameserver,
-    }
-    async with running_server(GONDULF, env, tmp_path, port=port):
-        yield Stage(issuer, dns, smtp, homepage, app, callbacks)
+    app_site(other_app, callbacks, OTHER_APP_NAME)
+    try:
+        for site in (homepage, app, other_app):
+            await site.start()
+        env = {
+            "GONDULF_SECRET_KEY": SECRET,
+            "GONDULF_BASE_URL": issuer,
+            "GONDULF_DEBUG": "true",
+            "GONDULF_DATABASE_URL": f"sqlite:///{folder / 'gondulf.db'}",
+            "GONDULF_SMTP_HOST": "127.0.0.1",
+            "GONDULF_SMTP_PORT": str(smtp.port),
+            "GONDULF_SMTP_USE_TLS": "false",
+            "GONDULF_DNS_NAMESERVERS": dns.nameserver,
+            **(settings or {}),
+        }
+        async with running_server(GONDULF, env, folder, port=port):
+            yield Stage(issuer, folder, dns, smtp, homepage, app, other_app, callbacks)
+    finally:
+        for site in (homepage, app, other_app):
+            await site.stop()
+
+
+# A shared server's tests are many sign-ins from one address: limits that the tests of
+# one module never reach (codes per sign-in stay as they are).
+SHARED_LIMITS = {
+    "GONDULF_LIMIT_SIGNINS_PER_IP": "10000",
+    "GONDULF_LIMIT_CODES_PER_IP": "1000",
+    "GONDULF_LIMIT_CODES_PER_ADDRESS": "5000",
+    "GONDULF_LIMIT_CODES_PER_DOMAIN": "5000",
+    "GONDULF_LIMIT_WRONG_CODES_PER_IP": "1000",
+}
+
+
+@asynccontextmanager
+async def shared_stage(
+    folder: Path,
+    dns: RunningDns,
+    *,
+    host: str = "127.0.0.1",
+    emails: tuple[str, ...] = ADDRESSES,
+    settings: dict[str, str] | None = None,
+) -> AsyncIterator[Stage]:
+    """A stage for every test of a module, with its own SMTP server.
+
+    `dns` is the session's DNS server (`dns_server`): its zone is emptied here and set up
+    for the module, so the module's tests must not use the `dns` fixture, which empties it.
+    """
+    dns.zone.reset()
+    settings = {**SHARED_LIMITS, **(settings or {})}
+    with running_smtp("plain") as smtp:
+        async with staging(folder, dns, smtp, host=host, emails=emails, settings=settings) as made:
+            yield made
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def stage(tmp_path: Path, dns: RunningDns, smtp: RunningSmtp) -> AsyncIterator[Stage]:
+    """A stage of the test's own (for tests that break the world around Gondulf)."""
+    async with staging(tmp_path, dns, smtp) as made:
+        yield made
 
 
 @pytest_asyncio.fixture(loop_scope="session")

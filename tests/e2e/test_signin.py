@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import pytest_asyncio
+from support.dns_server import RunningDns
 
 from e2e import pages
 from e2e.checks import check_state, screenshot
-from e2e.conftest import ADDRESSES, APP_NAME, Stage
+from e2e.conftest import ADDRESSES, APP_NAME, Stage, shared_stage
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def stage(
+    tmp_path_factory: pytest.TempPathFactory, dns_server: RunningDns
+) -> AsyncIterator[Stage]:
+    async with shared_stage(tmp_path_factory.mktemp("signin"), dns_server) as made:
+        yield made
 
 
 async def test_whole_sign_in_lands_on_the_app_with_a_code_it_can_redeem(
@@ -43,7 +54,7 @@ async def test_whole_sign_in_lands_on_the_app_with_a_code_it_can_redeem(
     await page.wait_for_url(stage.redirect_uri + "?*")
     query = {k: v[0] for k, v in parse_qs(urlsplit(page.url).query).items()}
     assert query["state"] == "st-e2e" and query["iss"] == stage.issuer
-    assert stage.callbacks == [query]
+    assert stage.callbacks[-1] == query
     token = await stage.redeem(query["code"])
     assert token["me"] == stage.me and token["scope"] == "profile create"
 

@@ -154,8 +154,10 @@ async def test_cancel_from_every_page_returns_access_denied_to_the_app(
     page: Page, stage: Stage, at: str
 ) -> None:
     state = f"st-cancel-{at}"
-    hint = {} if at in ("website", "problem") else {"me": stage.me}
-    await page.goto(stage.authorize_url(state=state, **hint))
+    if at in ("website", "problem"):
+        await page.goto(stage.authorize_url(state=state))
+    else:
+        await page.goto(stage.authorize_url(state=state, me=stage.me))
     title = {
         "website": pages.HEADING_WEBSITE,
         "send": pages.HEADING_CHOOSE_ADDRESS,

@@ -106,16 +106,20 @@ def shown_address(address: str) -> str:
 
 
 async def choose_address(page: Page, address: str) -> None:
-    """The address page: pick one of the homepage's addresses and have the code sent."""
+    """The address page: pick one of the homepage's addresses and have the code sent; back
+    once the code page shows (the email has been received by then)."""
     await heading(page, HEADING_CHOOSE_ADDRESS).wait_for()
     await page.get_by_role("radio", name=shown_address(address)).check()
     await page.get_by_role("button", name=SEND_CODE).click()
+    await heading(page, HEADING_CODE).wait_for()
 
 
 async def send_code(page: Page) -> None:
-    """The address page of a homepage listing one address: have the code sent there."""
+    """The address page of a homepage listing one address: have the code sent there; back
+    once the code page shows."""
     await heading(page, HEADING_SEND_CODE).wait_for()
     await page.get_by_role("button", name=SEND_CODE).click()
+    await heading(page, HEADING_CODE).wait_for()
 
 
 async def enter_code(page: Page, code: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from gondulf.storage.records import Passkey, TokenRecord
 
 T = TypeVar("T")
+Named = TypeVar("Named")  # a record with an ID
 
 tokens_app = typer.Typer(help="List and revoke access and refresh tokens.", no_args_is_help=True)
 domains_app = typer.Typer(
@@ -246,19 +247,30 @@ def _describe(record: TokenRecord) -> str:
     return f"{record.kind} token {record.id} of {record.me} for {record.client_id}"
 
 
-async def _token_by_id_prefix(services: Services, typed: str) -> TokenRecord:
-    """The one token whose ID starts with what was typed (a full ID is its own prefix)."""
-    candidates = await services.tokens.with_id_prefix(typed, limit=MAX_CANDIDATES + 1)
+def _one_by_id_prefix(
+    typed: str,
+    candidates: Sequence[Named],
+    what: str,
+    list_command: str,
+    describe: Callable[[Named], str],
+) -> Named:
+    """The one record whose ID starts with what was typed (a full ID is its own prefix):
+    none is "nothing matched" (1), several a usage error listing them (2)."""
     if not candidates:
         fail(
-            f"no token's ID starts with {typed!r} (`gondulf tokens list --all` shows them all)",
+            f"no {what}'s ID starts with {typed!r} (`{list_command}` shows them all)",
             EXIT_CHECK_FAILED,
         )
     if len(candidates) > 1:
-        listed = "; ".join(_describe(r) for r in candidates[:MAX_CANDIDATES])
+        listed = "; ".join(describe(record) for record in candidates[:MAX_CANDIDATES])
         more = " and more" if len(candidates) > MAX_CANDIDATES else ""
         fail(f"{typed!r} is the start of several IDs, give more of it: {listed}{more}", EXIT_USAGE)
     return candidates[0]
+
+
+async def _token_by_id_prefix(services: Services, typed: str) -> TokenRecord:
+    candidates = await services.tokens.with_id_prefix(typed, limit=MAX_CANDIDATES + 1)
+    return _one_by_id_prefix(typed, candidates, "token", "gondulf tokens list --all", _describe)
 
 
 @domains_app.command("list")
@@ -465,18 +477,10 @@ def _describe_passkey(passkey: Passkey) -> str:
 
 
 async def _passkey_by_id_prefix(services: Services, typed: str) -> Passkey:
-    """The one passkey whose ID starts with what was typed (a full ID is its own prefix)."""
     candidates = await services.passkeys.with_id_prefix(typed, limit=MAX_CANDIDATES + 1)
-    if not candidates:
-        fail(
-            f"no passkey's ID starts with {typed!r} (`gondulf passkeys list` shows them all)",
-            EXIT_CHECK_FAILED,
-        )
-    if len(candidates) > 1:
-        listed = "; ".join(_describe_passkey(p) for p in candidates[:MAX_CANDIDATES])
-        more = " and more" if len(candidates) > MAX_CANDIDATES else ""
-        fail(f"{typed!r} is the start of several IDs, give more of it: {listed}{more}", EXIT_USAGE)
-    return candidates[0]
+    return _one_by_id_prefix(
+        typed, candidates, "passkey", "gondulf passkeys list", _describe_passkey
+    )
 
 
 def purge(json_output: JsonOption = False, dev: DevOption = False) -> None:

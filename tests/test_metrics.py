@@ -3,20 +3,17 @@ and every counter moved by the real thing it counts."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
+from support.database import stuck_write
 from support.signin import World
 
 from gondulf import __version__
 from gondulf.config.values import networks
 from gondulf.storage.sqlite import database
-from gondulf.storage.sqlite.store import SQLiteStore
 from gondulf.web.client_address import local_or_proxy
-from gondulf.web.keys import SERVICES
 
 ON = {"GONDULF_METRICS": "true"}
 PROXY = {"GONDULF_TRUSTED_PROXIES": "127.0.0.1"}
@@ -206,22 +203,9 @@ async def test_giving_up_on_a_busy_database_is_counted(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(database, "LOCK_WAIT", 0.2)
-    assert isinstance(world.gondulf, TestClient) and world.gondulf.app is not None
-    store = world.gondulf.app[SERVICES].store
-    assert isinstance(store, SQLiteStore)
-    release = asyncio.Event()
-
-    async def stuck_writer() -> None:
-        async with store.database.transaction():
-            await release.wait()
-
-    writer = asyncio.create_task(stuck_writer())
-    await asyncio.sleep(0.05)
-    try:
+    assert isinstance(world.gondulf, TestClient)
+    async with stuck_write(world.gondulf.app):
         busy = await world.gondulf.post("/revoke", data={"token": "x"})
-    finally:
-        release.set()
-        await writer
     assert busy.status == 503
     samples = await scrape(world)
     assert value(samples, "gondulf_database_busy_total") == 1

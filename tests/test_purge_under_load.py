@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
+from support.database import stuck_write
 from support.signin import World
 
 from gondulf.storage.records import Limit
 from gondulf.storage.sqlite import database
 from gondulf.storage.sqlite.migrations import apply_migrations
 from gondulf.storage.sqlite.store import SQLiteStore
-from gondulf.web.keys import SERVICES
 
 EXPIRED = 20_000
 LIVE = 20_000
@@ -71,23 +71,10 @@ async def test_a_request_behind_a_stuck_write_is_a_503_not_a_hang(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(database, "LOCK_WAIT", 0.3)
-    assert isinstance(world.gondulf, TestClient) and world.gondulf.app is not None
-    store = world.gondulf.app[SERVICES].store
-    assert isinstance(store, SQLiteStore)
-    release = asyncio.Event()
-
-    async def stuck_writer() -> None:
-        async with store.database.transaction():
-            await release.wait()
-
-    writer = asyncio.create_task(stuck_writer())
-    await asyncio.sleep(0.05)
-    try:
+    assert isinstance(world.gondulf, TestClient)
+    async with stuck_write(world.gondulf.app):
         page = await world.gondulf.get("/authorize", params=world.authorize_params(me=None))
         api = await world.gondulf.post("/revoke", data={"token": "x"})
-    finally:
-        release.set()
-        await writer
     assert page.status == 503 and "Too busy right now" in await page.text()
     assert api.status == 503 and (await api.json())["error"] == "temporarily_unavailable"
     assert int(api.headers["Retry-After"]) > 0

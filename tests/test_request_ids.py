@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Callable
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from multidict import CIMultiDict
+from support.database import stuck_write
 
 from gondulf.config import Settings
 from gondulf.storage.sqlite import database
-from gondulf.storage.sqlite.store import SQLiteStore
 from gondulf.web.app import create_app
-from gondulf.web.keys import SERVICES
 
 BEHIND_TLS_PROXY = {"X-Forwarded-Proto": "https"}
 NEW_ID = re.compile(r"[0-9a-f]{16}")
@@ -26,19 +24,8 @@ async def test_every_answer_carries_a_request_id_of_its_own(
     monkeypatch.setattr(database, "LOCK_WAIT", 0.2)
     app = create_app(make_settings(GONDULF_TRUSTED_PROXIES="127.0.0.1"))
     async with TestClient(TestServer(app), headers=BEHIND_TLS_PROXY) as client:
-        store = client.app[SERVICES].store
-        assert isinstance(store, SQLiteStore)
-        release = asyncio.Event()
-
-        async def stuck_writer() -> None:
-            async with store.database.transaction():
-                await release.wait()
-
-        writer = asyncio.create_task(stuck_writer())
-        await asyncio.sleep(0.05)
-        busy = await client.post("/revoke", data={"token": "x"})
-        release.set()
-        await writer
+        async with stuck_write(client.app):
+            busy = await client.post("/revoke", data={"token": "x"})
         answers = [
             busy,
             await client.get("/health"),

@@ -46,15 +46,21 @@ def _address(text: str) -> str | None:
         return None
 
 
-@functools.lru_cache(maxsize=4096)  # asked at every request about the same few peers
-def _trusted(address: str, proxies: tuple[Network, ...]) -> bool:
+def _ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address, an IPv4-mapped IPv6 one as its IPv4 address; None if it is none."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
-        return False
+        return None
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return any(ip in network for network in proxies)
+        return ip.ipv4_mapped
+    return ip
+
+
+@functools.lru_cache(maxsize=4096)  # asked at every request about the same few peers
+def _trusted(address: str, proxies: tuple[Network, ...]) -> bool:
+    ip = _ip(address)
+    return ip is not None and any(ip in network for network in proxies)
 
 
 def _forwarded_elements(value: str) -> list[dict[str, str]]:
@@ -132,10 +138,5 @@ def from_trusted_proxy(request: web.Request) -> bool:
 
 def local_or_proxy(address: str, proxies: tuple[Network, ...]) -> bool:
     """A loopback address (IPv4-mapped too) or one of the trusted proxies."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_loopback or _trusted(address, proxies)
+    ip = _ip(address)
+    return ip is not None and (ip.is_loopback or _trusted(address, proxies))

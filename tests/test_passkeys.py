@@ -830,3 +830,8 @@ async def test_a_passkey_works_only_while_the_address_of_its_code_is_listed(
         JANE, challenge_id, device.get(request), now=NOW, listed=("jane@jane.test",)
     )
     assert used.id == passkey.id
+
+
+async def test_an_unknown_id_is_not_echoed_whole(service: PasskeyService) -> None:
+    refusal = await refused(service.remove(JANE, "f" * 15_000))
+    assert refusal.reason == Reason.NOT_FOUND and len(str(refusal)) < 100

@@ -249,3 +249,21 @@ async def test_sending_a_code_after_a_passkey_unproves_the_sign_in(world: World)
     assert "Enter your code" in text and "Allow access?" not in text
     refused = await world.post("/authorize/consent", consent, action="approve", scope=["email"])
     assert refused.status == 400 and "Enter your code first" in await refused.text()
+
+
+@pytest.mark.settings(**LOCALHOST, GONDULF_LIMIT_SIGNINS_PER_IP="4")
+async def test_asking_for_passkey_options_counts_as_a_sign_in(world: World) -> None:
+    """Nobody can pile up challenges (or list someone's passkeys) without limit."""
+    key = authenticator(world)
+    await add_passkey(world, key)  # sign-in 1
+    world.gondulf.session.cookie_jar.clear()
+    page = await (await world.get_authorize()).text()  # sign-in 2
+    await options(world, page)  # 3
+    await options(world, page)  # 4
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf
+    refused = await world.gondulf.post(
+        world.step_url + "passkey-options", data={"csrf": csrf.group(1)}
+    )
+    assert refused.status == 429
+    assert "Too many sign-ins started" in (await refused.json())["error"]

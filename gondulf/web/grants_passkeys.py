@@ -6,10 +6,14 @@ only while the identity has one.
 
 from __future__ import annotations
 
-from aiohttp import web
+from collections.abc import Awaitable, Callable
 
-from gondulf.services.passkeys import PasskeyError
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from gondulf.services.passkeys import PasskeyError, PasskeyService
 from gondulf.services.signin.problems import SignInProblem
+from gondulf.storage.records import Passkey
 from gondulf.web.grants import back_saying, form_session
 from gondulf.web.keys import SERVICES
 from gondulf.web.signin_passkeys import ceremony, refusal
@@ -27,32 +31,38 @@ async def options_post(request: web.Request) -> web.Response:
     return ceremony(options, challenge)
 
 
-async def add_post(request: web.Request) -> web.Response:
-    session, form = await form_session(request)
-    try:
-        passkey = await request.app[SERVICES].passkeys.register(
-            session.me, form.get("challenge", ""), form.get("credential", "")
-        )
-    except PasskeyError as exc:
-        return back_saying(request, session, f"The passkey was not saved: {exc}")
-    return back_saying(request, session, f"Passkey “{passkey.name}” saved.")
+Change = Callable[[PasskeyService, str, dict[str, str]], Awaitable[Passkey]]
 
 
-async def rename_post(request: web.Request) -> web.Response:
-    session, form = await form_session(request)
-    try:
-        passkey = await request.app[SERVICES].passkeys.rename(
-            session.me, form.get("passkey", ""), form.get("name", "")
-        )
-    except PasskeyError as exc:
-        return back_saying(request, session, f"The passkey was not renamed: {exc}")
-    return back_saying(request, session, f"Passkey renamed “{passkey.name}”.")
+def _changing(change: Change, not_done: str, done: str) -> Handler:
+    """A form of the passkeys list: `change` for the grants session's identity, then back
+    to the list saying what happened (`done` names the passkey as {name})."""
+
+    async def handle(request: web.Request) -> web.Response:
+        session, form = await form_session(request)
+        try:
+            passkey = await change(request.app[SERVICES].passkeys, session.me, form)
+        except PasskeyError as exc:
+            return back_saying(request, session, f"The passkey was not {not_done}: {exc}")
+        return back_saying(request, session, done.format(name=passkey.name))
+
+    return handle
 
 
-async def remove_post(request: web.Request) -> web.Response:
-    session, form = await form_session(request)
-    try:
-        passkey = await request.app[SERVICES].passkeys.remove(session.me, form.get("passkey", ""))
-    except PasskeyError as exc:
-        return back_saying(request, session, f"The passkey was not removed: {exc}")
-    return back_saying(request, session, f"Passkey “{passkey.name}” removed: it no longer works.")
+add_post = _changing(
+    lambda passkeys, me, form: passkeys.register(
+        me, form.get("challenge", ""), form.get("credential", "")
+    ),
+    "saved",
+    "Passkey “{name}” saved.",
+)
+rename_post = _changing(
+    lambda passkeys, me, form: passkeys.rename(me, form.get("passkey", ""), form.get("name", "")),
+    "renamed",
+    "Passkey renamed “{name}”.",
+)
+remove_post = _changing(
+    lambda passkeys, me, form: passkeys.remove(me, form.get("passkey", "")),
+    "removed",
+    "Passkey “{name}” removed: it no longer works.",
+)

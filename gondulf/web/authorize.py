@@ -129,7 +129,6 @@ async def _outside_world(request: web.Request) -> AsyncIterator[None]:
                 "Try again in a minute; if it keeps happening, your website or DNS is slow "
                 "to answer.",
                 status=504,
-                in_place=True,
             ) from None
 
 

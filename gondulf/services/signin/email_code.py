@@ -153,7 +153,6 @@ class EmailCodeMethod:
                 Problem.BAD_EMAIL,
                 "Pick one of the listed addresses",
                 "The address chosen is not one your homepage lists.",
-                in_place=True,
             )
         if proof.codes_sent >= self.limits.codes_per_session:
             self.metrics.refused(CODES_PER_SESSION)
@@ -163,7 +162,6 @@ class EmailCodeMethod:
                 f"{proof.codes_sent} codes were already sent for this sign-in.",
                 "Use the last code sent, or start again from the app.",
                 status=429,
-                in_place=True,
             )
         counted = await self._count(session.me, email, client_ip, shared=known_as != session.me)
         code = new_code()
@@ -192,7 +190,6 @@ class EmailCodeMethod:
                 "Try again in a few minutes; if it keeps failing, tell the "
                 "operator of this server.",
                 status=502,
-                in_place=True,
             ) from exc
         self.metrics.code_sent()
         return saved
@@ -225,7 +222,6 @@ class EmailCodeMethod:
             "a code you already have keeps working until it expires.",
             status=429,
             retry_after=outcome.retry_after,
-            in_place=True,
         )
 
     def _message(self, session: AuthSession, email: str, code: str) -> EmailMessage:

@@ -33,9 +33,8 @@ class SignInProblem(Exception):
     """Something the person (or their website) must fix before signing in.
 
     `detail` says in a plain sentence what happened; `technical` is the error as a
-    program gave it, for the curious (pages fold it away). `in_place` problems leave
-    the sign-in where it was: the page of its current step is shown again with the
-    problem, so a person is never stranded.
+    program gave it, for the curious (pages fold it away). Raised while a sign-in form
+    is handled, a problem becomes the Note its page shows (gondulf.web.authorize).
     """
 
     kind: Problem
@@ -44,7 +43,6 @@ class SignInProblem(Exception):
     fix: str | None = None
     status: int = 400
     retry_after: int | None = None
-    in_place: bool = False
     technical: str | None = None
 
 
@@ -116,7 +114,6 @@ def changed() -> SignInProblem:
         "Another request changed this sign-in while yours was answered, so yours did nothing.",
         "Continue from the page shown here.",
         status=409,
-        in_place=True,
     )
 
 
